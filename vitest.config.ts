@@ -6,6 +6,7 @@ import { defineConfig } from 'vitest/config';
  * condition, so tests never need a build first.
  */
 const projects = [
+  'packages/config',
   'packages/object-store',
   'packages/ingest',
   'packages/otlp',
