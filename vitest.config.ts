@@ -7,6 +7,7 @@ import { defineConfig } from 'vitest/config';
  */
 const projects = [
   'packages/config',
+  'packages/service-kit',
   'packages/object-store',
   'packages/ingest',
   'packages/otlp',
