@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
-import * as zstd from 'zstd-napi/binding.js';
+import zstd from 'zstd-napi/binding.js';
 import { AcceptorError } from './errors.js';
 
 export type ContentEncoding = 'identity' | 'gzip' | 'deflate' | 'zstd';
