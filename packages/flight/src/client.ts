@@ -302,6 +302,14 @@ export class FlightClient implements AsyncDisposable {
               target: entry.target,
             }),
           );
+        } else if (status.code === GrpcStatus.CANCELLED) {
+          // We did not cancel: the writer or the transport did (e.g. a writer force-closed
+          // its connections, RST_STREAM CANCEL). That is the writer going away: fail over.
+          reject(
+            new FlightUnavailableError(`CANCELLED by ${entry.target}: ${status.details}`, {
+              target: entry.target,
+            }),
+          );
         } else {
           reject(errorFromStatus(status.code, status.details, { target: entry.target }));
         }

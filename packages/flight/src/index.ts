@@ -36,6 +36,7 @@ export { type AssembledPut, DoPutAssembler } from './put-assembler.js';
 export {
   createFlightServer,
   type DoPutHandler,
+  type DoPutReply,
   type DoPutRequest,
   FlightServer,
   type FlightServerOptions,

@@ -29,7 +29,11 @@ describe('readArrowMessageInfo (hand-written flatbuffer reader) vs apache-arrow 
         kinds.add(ours.headerType);
       }
     }
-    expect([...kinds].sort()).toEqual([MessageHeader.Schema, MessageHeader.DictionaryBatch, MessageHeader.RecordBatch]);
+    expect([...kinds].sort()).toEqual([
+      MessageHeader.Schema,
+      MessageHeader.DictionaryBatch,
+      MessageHeader.RecordBatch,
+    ]);
   });
 
   it('corrupted headers raise FlightInvalidArgumentError only (never RangeError)', () => {
@@ -43,7 +47,9 @@ describe('readArrowMessageInfo (hand-written flatbuffer reader) vs apache-arrow 
       if (mode === 0) input = h.subarray(0, Math.floor(r() * h.length));
       else {
         const flips = 1 + Math.floor(r() * 4);
-        for (let f = 0; f < flips; f++) h[Math.floor(r() * Math.min(h.length, mode === 1 ? 48 : h.length))]! ^= 1 << Math.floor(r() * 8);
+        for (let f = 0; f < flips; f++)
+          h[Math.floor(r() * Math.min(h.length, mode === 1 ? 48 : h.length))]! ^=
+            1 << Math.floor(r() * 8);
       }
       try {
         readArrowMessageInfo(input);
@@ -77,19 +83,30 @@ describe('splitIpcStream / IpcStreamBuilder', () => {
 
   it('dictionary batch messages are carried as their own messages', () => {
     const types = splitIpcStream(multiBatchStream(3, 20)).map((m) => m.headerType);
-    expect(types.filter((t) => t === MessageHeaderType.DictionaryBatch).length).toBeGreaterThanOrEqual(3);
+    expect(
+      types.filter((t) => t === MessageHeaderType.DictionaryBatch).length,
+    ).toBeGreaterThanOrEqual(3);
     expect(types.filter((t) => t === MessageHeaderType.RecordBatch).length).toBe(3);
   });
 
   it('reads the legacy (pre-1.0, no continuation word) format and writes the current one', () => {
-    const legacy = streamOf(kitchenSinkSchema(), [kitchenSinkBatch(30, 9), kitchenSinkBatch(5, 10)], true);
-    const modern = streamOf(kitchenSinkSchema(), [kitchenSinkBatch(30, 9), kitchenSinkBatch(5, 10)]);
+    const legacy = streamOf(
+      kitchenSinkSchema(),
+      [kitchenSinkBatch(30, 9), kitchenSinkBatch(5, 10)],
+      true,
+    );
+    const modern = streamOf(kitchenSinkSchema(), [
+      kitchenSinkBatch(30, 9),
+      kitchenSinkBatch(5, 10),
+    ]);
     expect(legacy[0]).not.toBe(0xff);
     const rebuilt = buildIpcStream(splitIpcStream(legacy));
     expect(describeTable(tableFromIPC(rebuilt))).toBe(describeTable(tableFromIPC(legacy)));
     // Current framing: continuation word first; the same messages as the current writer's.
     expect(new DataView(rebuilt.buffer, rebuilt.byteOffset).getUint32(0, true)).toBe(0xffffffff);
-    expect(splitIpcStream(rebuilt).map((m) => m.body.length)).toEqual(splitIpcStream(modern).map((m) => m.body.length));
+    expect(splitIpcStream(rebuilt).map((m) => m.body.length)).toEqual(
+      splitIpcStream(modern).map((m) => m.body.length),
+    );
   });
 
   it('accepts a stream without the end-of-stream marker', () => {
@@ -101,7 +118,10 @@ describe('splitIpcStream / IpcStreamBuilder', () => {
   it('pads headers that are not a multiple of 8 bytes', () => {
     const [schema, ...rest] = splitIpcStream(multiBatchStream(1, 5));
     // Strip the writer's padding: flatbuffers tolerate the missing tail.
-    const trimmed = { header: schema!.header.subarray(0, schema!.header.length - 3), body: schema!.body };
+    const trimmed = {
+      header: schema!.header.subarray(0, schema!.header.length - 3),
+      body: schema!.body,
+    };
     const rebuilt = buildIpcStream([trimmed, ...rest]);
     expect(new DataView(rebuilt.buffer, rebuilt.byteOffset).getInt32(4, true) % 8).toBe(0);
     expect(tableFromIPC(rebuilt).numRows).toBe(5);
@@ -129,13 +149,17 @@ describe('splitIpcStream / IpcStreamBuilder', () => {
     const messages = splitIpcStream(multiBatchStream(1, 50));
     const schema = messages[0]!;
     const batch = messages[messages.length - 1]!;
-    expect(() => new IpcStreamBuilder().add(batch.header, batch.body)).toThrow(FlightInvalidArgumentError);
+    expect(() => new IpcStreamBuilder().add(batch.header, batch.body)).toThrow(
+      FlightInvalidArgumentError,
+    );
     const twoSchemas = new IpcStreamBuilder();
     twoSchemas.add(schema.header, schema.body);
     expect(() => twoSchemas.add(schema.header, schema.body)).toThrow(FlightInvalidArgumentError);
     const short = new IpcStreamBuilder();
     short.add(schema.header, schema.body);
-    expect(() => short.add(batch.header, batch.body.subarray(1))).toThrow(/header says the body is/);
+    expect(() => short.add(batch.header, batch.body.subarray(1))).toThrow(
+      /header says the body is/,
+    );
     expect(() => new IpcStreamBuilder().finish()).toThrow(FlightInvalidArgumentError);
     const total = buildIpcStream(messages).length;
     const limited = new IpcStreamBuilder(total - 1);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { loadFlightProto } from '../test/proto-root.js';
 import { rng } from '../test/fixtures.js';
+import { loadFlightProto } from '../test/proto-root.js';
 import { FlightInvalidArgumentError } from './errors.js';
 import {
   DescriptorType,
@@ -37,7 +37,11 @@ describe('FlightData codec vs protobufjs (our Flight.proto)', () => {
     {
       name: 'everything, large body (multi-byte varint lengths)',
       init: {
-        descriptor: { type: DescriptorType.CMD, cmd: bytes(130, 5), path: ['a', 'ünï', '日本', ''] },
+        descriptor: {
+          type: DescriptorType.CMD,
+          cmd: bytes(130, 5),
+          path: ['a', 'ünï', '日本', ''],
+        },
         dataHeader: bytes(17000, 6),
         appMetadata: bytes(1, 7),
         dataBody: bytes(3_000_000, 8),
@@ -116,7 +120,9 @@ describe('FlightData codec vs protobufjs (our Flight.proto)', () => {
     const d = decodeFlightData(w.finish());
     expect(d.descriptor!.path).toEqual(['a', 'b']);
     expect([...d.dataHeader]).toEqual([2]);
-    const viaPb = pb.FlightData.decode(w.finish()) as unknown as { flight_descriptor: { path: string[] } };
+    const viaPb = pb.FlightData.decode(w.finish()) as unknown as {
+      flight_descriptor: { path: string[] };
+    };
     expect(viaPb.flight_descriptor.path).toEqual(['a', 'b']);
   });
 
@@ -173,7 +179,9 @@ describe('FlightData codec vs protobufjs (our Flight.proto)', () => {
   it('rejects group wire types and 11-byte varints', () => {
     expect(() => decodeFlightData(Uint8Array.of((5 << 3) | 3))).toThrow(FlightInvalidArgumentError);
     expect(() =>
-      decodeFlightData(Uint8Array.of(0x08, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01)),
+      decodeFlightData(
+        Uint8Array.of(0x08, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01),
+      ),
     ).toThrow(FlightInvalidArgumentError);
     // A length that does not fit in 32 bits.
     expect(() => decodeFlightData(Uint8Array.of(0x12, 0x80, 0x80, 0x80, 0x80, 0x10))).toThrow(

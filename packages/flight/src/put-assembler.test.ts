@@ -7,10 +7,18 @@ import { DescriptorType, encodeFlightData, type FlightDescriptor } from './proto
 import { DoPutAssembler } from './put-assembler.js';
 
 const EMPTY = new Uint8Array(0);
-const pathDescriptor = (...path: string[]): FlightDescriptor => ({ type: DescriptorType.PATH, cmd: EMPTY, path });
+const pathDescriptor = (...path: string[]): FlightDescriptor => ({
+  type: DescriptorType.PATH,
+  cmd: EMPTY,
+  path,
+});
 
 /** FlightData frames for an IPC stream, descriptor on the first, optional metadata on the first. */
-function frames(ipc: Uint8Array, descriptor: FlightDescriptor | undefined, appMetadata?: Uint8Array): Uint8Array[] {
+function frames(
+  ipc: Uint8Array,
+  descriptor: FlightDescriptor | undefined,
+  appMetadata?: Uint8Array,
+): Uint8Array[] {
   return splitIpcStream(ipc).map((m, i) =>
     encodeFlightData({
       descriptor: i === 0 ? descriptor : undefined,
@@ -73,8 +81,14 @@ describe('DoPutAssembler', () => {
       ['empty path', frames(ipc, pathDescriptor())],
       ['empty element', frames(ipc, pathDescriptor('spans', ''))],
       ['no schema', [encodeFlightData({ descriptor: pathDescriptor('spans') })]],
-      ['body without header', [encodeFlightData({ descriptor: pathDescriptor('s'), dataBody: Uint8Array.of(1) })]],
-      ['garbage header', [encodeFlightData({ descriptor: pathDescriptor('s'), dataHeader: Uint8Array.of(1, 2, 3) })]],
+      [
+        'body without header',
+        [encodeFlightData({ descriptor: pathDescriptor('s'), dataBody: Uint8Array.of(1) })],
+      ],
+      [
+        'garbage header',
+        [encodeFlightData({ descriptor: pathDescriptor('s'), dataHeader: Uint8Array.of(1, 2, 3) })],
+      ],
       ['not protobuf', [Uint8Array.of(0x0a, 0xff)]],
       ['nothing', []],
     ];

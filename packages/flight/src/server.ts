@@ -61,7 +61,11 @@ export interface DoPutRequest {
  * Any other error with `retryable: true` becomes UNAVAILABLE; anything else INTERNAL with a
  * generic message (the detail is logged, not sent).
  */
-export type DoPutHandler = (put: DoPutRequest) => Promise<Uint8Array | undefined> | Promise<void>;
+export type DoPutHandler = (put: DoPutRequest) => Promise<DoPutReply>;
+
+/** PutResult app_metadata to send; nothing (undefined / void) sends an empty PutResult. */
+// biome-ignore lint/suspicious/noConfusingVoidType: lets `async (put) => { … }` handlers return nothing.
+export type DoPutReply = Uint8Array | undefined | void;
 
 export interface FlightServerOptions {
   onDoPut: DoPutHandler;
@@ -322,7 +326,7 @@ export class FlightServer implements AsyncDisposable {
         fail(err);
         return;
       }
-      let pending: Promise<Uint8Array | undefined> | Promise<void>;
+      let pending: Promise<DoPutReply>;
       try {
         pending = this.#options.onDoPut({
           path: put.path,

@@ -5,7 +5,12 @@ function pool(roundRobin: boolean) {
   let now = 1_000;
   const p = new TargetPool(
     ['a', 'b', 'c'].map((target) => ({ target, channel: target })),
-    { roundRobin, backoff: { initialMs: 100, maxMs: 1_000 }, now: () => now, random: () => 0.999999 },
+    {
+      roundRobin,
+      backoff: { initialMs: 100, maxMs: 1_000 },
+      now: () => now,
+      random: () => 0.999999,
+    },
   );
   return { p, advance: (ms: number) => (now += ms) };
 }

@@ -26,7 +26,7 @@ import {
   TimestampNanosecond,
   type TypeMap,
   Utf8,
-  Vector,
+  type Vector,
   vectorFromArray,
 } from 'apache-arrow';
 
@@ -42,14 +42,32 @@ export function rng(seed: number): () => number {
   };
 }
 
-const STRINGS = ['', 'checkout', 'naïve café', '日本語', '🙂 emoji', 'a'.repeat(300), 'GET /api/v1'];
-const INT64_EDGES = [0n, 1n, -1n, 9223372036854775807n, -9223372036854775808n, 1700000000123456789n];
+const STRINGS = [
+  '',
+  'checkout',
+  'naïve café',
+  '日本語',
+  '🙂 emoji',
+  'a'.repeat(300),
+  'GET /api/v1',
+];
+const INT64_EDGES = [
+  0n,
+  1n,
+  -1n,
+  9223372036854775807n,
+  -9223372036854775808n,
+  1700000000123456789n,
+];
 
 const attrType = () =>
-  new Map_(
+  new Map_<Utf8, Utf8>(
     new Field(
       'entries',
-      new Struct([new Field('key', new Utf8(), false), new Field('value', new Utf8(), true)]),
+      new Struct<{ key: Utf8; value: Utf8 }>([
+        new Field('key', new Utf8(), false),
+        new Field('value', new Utf8(), true),
+      ]),
       false,
     ),
   );
@@ -82,7 +100,11 @@ export const kitchenSinkSchema = (table = 'spans'): Schema =>
  * One record batch of the kitchen-sink schema. `dictionaryWords` chooses the dictionary
  * values so consecutive batches can carry different dictionaries.
  */
-export function kitchenSinkBatch(rows: number, seed: number, dictionaryWords = ['api', 'db', 'web']): RecordBatch {
+export function kitchenSinkBatch(
+  rows: number,
+  seed: number,
+  dictionaryWords = ['api', 'db', 'web'],
+): RecordBatch {
   const r = rng(seed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
   const ts = new BigInt64Array(rows);
@@ -93,7 +115,15 @@ export function kitchenSinkBatch(rows: number, seed: number, dictionaryWords = [
   const kinds: (string | null)[] = [];
   const oks: (boolean | null)[] = [];
   const attrs: (Map<string, string | null> | null)[] = [];
-  const events: ({ timestamp: null; name: string | null; attributes: Map<string, string | null> | null; dropped_attributes_count: bigint | null }[] | null)[] = [];
+  const events: (
+    | {
+        timestamp: null;
+        name: string | null;
+        attributes: Map<string, string | null> | null;
+        dropped_attributes_count: bigint | null;
+      }[]
+    | null
+  )[] = [];
   for (let i = 0; i < rows; i++) {
     ts[i] = 1_700_000_000_000_000_000n + BigInt(i) * 1_000_003n + BigInt(Math.floor(r() * 999));
     duration.push(r() < 0.1 ? null : pick(INT64_EDGES));
@@ -104,7 +134,8 @@ export function kitchenSinkBatch(rows: number, seed: number, dictionaryWords = [
     oks.push(r() < 0.1 ? null : r() < 0.5);
     const m = new Map<string, string | null>();
     const nAttrs = Math.floor(r() * 4);
-    for (let k = 0; k < nAttrs; k++) m.set(`k${k}.${pick(STRINGS)}`, r() < 0.2 ? null : pick(STRINGS));
+    for (let k = 0; k < nAttrs; k++)
+      m.set(`k${k}.${pick(STRINGS)}`, r() < 0.2 ? null : pick(STRINGS));
     attrs.push(r() < 0.1 ? null : m);
     const nEvents = Math.floor(r() * 3);
     events.push(
@@ -121,7 +152,9 @@ export function kitchenSinkBatch(rows: number, seed: number, dictionaryWords = [
   const schema = kitchenSinkSchema();
   const f = (name: string) => schema.fields.find((x) => x.name === name)!.type;
   const columns = {
-    timestamp: makeVector(makeData({ type: new TimestampNanosecond('UTC'), length: rows, data: ts })),
+    timestamp: makeVector(
+      makeData({ type: new TimestampNanosecond('UTC'), length: rows, data: ts }),
+    ),
     service_name: vectorFromArray(services, f('service_name')),
     span_kind: vectorFromArray(kinds, f('span_kind')),
     span_name: vectorFromArray(names, new Utf8()),
@@ -135,13 +168,19 @@ export function kitchenSinkBatch(rows: number, seed: number, dictionaryWords = [
     type: new Struct(schema.fields),
     length: rows,
     nullCount: 0,
-    children: schema.fields.map((field) => (columns as Record<string, Vector>)[field.name]!.data[0]!),
+    children: schema.fields.map(
+      (field) => (columns as Record<string, Vector>)[field.name]!.data[0]!,
+    ),
   });
   return new RecordBatch(schema, data);
 }
 
 /** Writes batches (all of one schema) as an IPC stream with apache-arrow's stream writer. */
-export function streamOf(schema: Schema, batches: readonly RecordBatch[], legacy = false): Uint8Array {
+export function streamOf(
+  schema: Schema,
+  batches: readonly RecordBatch[],
+  legacy = false,
+): Uint8Array {
   const writer = new RecordBatchStreamWriter({ writeLegacyIpcFormat: legacy });
   writer.reset(undefined, schema);
   for (const b of batches) writer.write(b);
@@ -152,7 +191,11 @@ export function streamOf(schema: Schema, batches: readonly RecordBatch[], legacy
 /** A stream of `count` kitchen-sink batches whose dictionaries differ batch to batch. */
 export function multiBatchStream(count: number, rowsPerBatch: number, seed = 1): Uint8Array {
   const batches = Array.from({ length: count }, (_, i) =>
-    kitchenSinkBatch(rowsPerBatch, seed + i, i % 2 === 0 ? ['api', 'db', 'web'] : ['queue', 'cache', `svc-${i}`]),
+    kitchenSinkBatch(
+      rowsPerBatch,
+      seed + i,
+      i % 2 === 0 ? ['api', 'db', 'web'] : ['queue', 'cache', `svc-${i}`],
+    ),
   );
   return streamOf(kitchenSinkSchema(), batches);
 }
@@ -165,7 +208,10 @@ export function schemaOnlyStream(table = 'logs'): Uint8Array {
 /** A stream of about `bytes` bytes: one Float64 column, split into `batches` batches. */
 export function bulkStream(bytes: number, batches = 1): Uint8Array {
   const rowsPerBatch = Math.max(1, Math.floor(bytes / 8 / batches));
-  const schema = new Schema([new Field('v', new Float64(), false)], new Map([['sediment.table', 'bulk']]));
+  const schema = new Schema(
+    [new Field('v', new Float64(), false)],
+    new Map([['sediment.table', 'bulk']]),
+  );
   const list: RecordBatch[] = [];
   for (let b = 0; b < batches; b++) {
     const values = new Float64Array(rowsPerBatch);
@@ -197,8 +243,9 @@ function describeData(d: Data | undefined, out: string[], path: string): void {
       ` offsets=${bytesOf(d.valueOffsets as ArrayBufferView | undefined)}` +
       ` validity=${d.nullCount > 0 ? bytesOf(d.nullBitmap) : '-'}`,
   );
-  d.children.forEach((c, i) => describeData(c, out, `${path}.${i}`));
-  if (d.dictionary) d.dictionary.data.forEach((c, i) => describeData(c, out, `${path}.dict${i}`));
+  for (const [i, c] of d.children.entries()) describeData(c, out, `${path}.${i}`);
+  for (const [i, c] of (d.dictionary?.data ?? []).entries())
+    describeData(c, out, `${path}.dict${i}`);
 }
 
 /**
@@ -209,10 +256,12 @@ export function describeTable(t: Table<TypeMap>): string {
   const out: string[] = [];
   out.push(`rows=${t.numRows} batches=${t.batches.length}`);
   out.push(`meta=${JSON.stringify([...t.schema.metadata])}`);
-  for (const f of t.schema.fields) out.push(`field ${f.name}: ${String(f.type)} nullable=${f.nullable}`);
-  t.batches.forEach((b, bi) => {
-    b.schema.fields.forEach((f, fi) => describeData(b.data.children[fi], out, `b${bi}.${f.name}`));
-  });
+  for (const f of t.schema.fields)
+    out.push(`field ${f.name}: ${String(f.type)} nullable=${f.nullable}`);
+  for (const [bi, b] of t.batches.entries()) {
+    for (const [fi, f] of b.schema.fields.entries())
+      describeData(b.data.children[fi], out, `b${bi}.${f.name}`);
+  }
   return out.join('\n');
 }
 

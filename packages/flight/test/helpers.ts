@@ -63,7 +63,9 @@ export function ackFor(ipc: Uint8Array): Uint8Array {
   return Buffer.from(`ack:${sha256(ipc)}`);
 }
 
-export function client(options: Partial<FlightClientOptions> & Pick<FlightClientOptions, 'targets'>): FlightClient {
+export function client(
+  options: Partial<FlightClientOptions> & Pick<FlightClientOptions, 'targets'>,
+): FlightClient {
   return new FlightClient({ logger: silentFlightLogger, ...options });
 }
 
@@ -75,7 +77,11 @@ export function sleep(ms: number): Promise<void> {
 }
 
 /** Waits until `check()` is true, polling; fails after `timeoutMs`. */
-export async function eventually(check: () => boolean | Promise<boolean>, timeoutMs = 30_000, what = 'condition'): Promise<void> {
+export async function eventually(
+  check: () => boolean | Promise<boolean>,
+  timeoutMs = 30_000,
+  what = 'condition',
+): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);

@@ -6,7 +6,9 @@ import { fileURLToPath } from 'node:url';
 import protobuf from 'protobufjs';
 
 export const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
-export const flightProtoPath = fileURLToPath(new URL('../../../proto/arrow/flight/Flight.proto', import.meta.url));
+export const flightProtoPath = fileURLToPath(
+  new URL('../../../proto/arrow/flight/Flight.proto', import.meta.url),
+);
 
 export function loadFlightProto(): {
   root: protobuf.Root;

@@ -1,6 +1,10 @@
 import { tableFromIPC } from 'apache-arrow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FlightCancelledError, FlightDeadlineExceededError, FlightInvalidArgumentError } from '../src/index.js';
+import {
+  FlightCancelledError,
+  FlightDeadlineExceededError,
+  FlightInvalidArgumentError,
+} from '../src/index.js';
 import {
   bulkStream,
   describeTable,
@@ -10,7 +14,15 @@ import {
   schemaOnlyStream,
   streamOf,
 } from './fixtures.js';
-import { ackFor, client, eventually, sha256, startServer, type TestServer, text } from './helpers.js';
+import {
+  ackFor,
+  client,
+  eventually,
+  sha256,
+  startServer,
+  type TestServer,
+  text,
+} from './helpers.js';
 
 const same = (a: Uint8Array, b: Uint8Array) => Buffer.compare(Buffer.from(a), Buffer.from(b)) === 0;
 
@@ -27,7 +39,11 @@ describe('FlightClient ↔ FlightServer round trip (127.0.0.1)', () => {
   });
 
   const kinds: [string, () => Uint8Array, number][] = [
-    ['dictionaries + List<Struct<Map>> + Map + Timestamp(ns), 6 batches', () => multiBatchStream(6, 80), 6],
+    [
+      'dictionaries + List<Struct<Map>> + Map + Timestamp(ns), 6 batches',
+      () => multiBatchStream(6, 80),
+      6,
+    ],
     ['one batch, one row', () => multiBatchStream(1, 1), 1],
     ['schema only (empty stream)', () => schemaOnlyStream(), 0],
     ['bulk Float64, 3 batches', () => bulkStream(3 << 20, 3), 3],
@@ -56,7 +72,9 @@ describe('FlightClient ↔ FlightServer round trip (127.0.0.1)', () => {
     await c.doPut(['spans'], legacy);
     const put = srv.puts[before]!;
     expect(new DataView(put.ipc.buffer, put.ipc.byteOffset).getUint32(0, true)).toBe(0xffffffff);
-    expect(describeTable(tableFromIPC(put.ipc))).toBe(describeTable(tableFromIPC(streamOf(kitchenSinkSchema(), batches))));
+    expect(describeTable(tableFromIPC(put.ipc))).toBe(
+      describeTable(tableFromIPC(streamOf(kitchenSinkSchema(), batches))),
+    );
   });
 
   it('no app_metadata → handler sees undefined; multi-element paths pass through', async () => {
@@ -69,12 +87,16 @@ describe('FlightClient ↔ FlightServer round trip (127.0.0.1)', () => {
   it('100 concurrent DoPuts each arrive intact and get their own PutResult', async () => {
     const before = srv.puts.length;
     const streams = Array.from({ length: 100 }, (_, i) =>
-      i % 10 === 0 ? schemaOnlyStream(`t${i}`) : multiBatchStream(1 + (i % 3), 5 + (i % 17), 100 + i),
+      i % 10 === 0
+        ? schemaOnlyStream(`t${i}`)
+        : multiBatchStream(1 + (i % 3), 5 + (i % 17), 100 + i),
     );
     const results = await Promise.all(
-      streams.map((ipc, i) => c.doPut([`table-${i}`], ipc, { appMetadata: Buffer.from(`id-${i}`) })),
+      streams.map((ipc, i) =>
+        c.doPut([`table-${i}`], ipc, { appMetadata: Buffer.from(`id-${i}`) }),
+      ),
     );
-    results.forEach((r, i) => expect(text(r[0])).toBe(text(ackFor(streams[i]!))));
+    for (const [i, r] of results.entries()) expect(text(r[0])).toBe(text(ackFor(streams[i]!)));
     const seen = srv.puts.slice(before);
     expect(seen.length).toBe(100);
     for (const put of seen) {
@@ -96,8 +118,12 @@ describe('FlightClient ↔ FlightServer round trip (127.0.0.1)', () => {
 
   it('invalid input is rejected before anything is sent', async () => {
     const before = srv.puts.length;
-    await expect(c.doPut(['spans'], Uint8Array.of(1, 2, 3))).rejects.toBeInstanceOf(FlightInvalidArgumentError);
-    await expect(c.doPut([], multiBatchStream(1, 1))).rejects.toBeInstanceOf(FlightInvalidArgumentError);
+    await expect(c.doPut(['spans'], Uint8Array.of(1, 2, 3))).rejects.toBeInstanceOf(
+      FlightInvalidArgumentError,
+    );
+    await expect(c.doPut([], multiBatchStream(1, 1))).rejects.toBeInstanceOf(
+      FlightInvalidArgumentError,
+    );
     expect(srv.puts.length).toBe(before);
   });
 });
@@ -114,7 +140,9 @@ describe('deadlines and cancellation', () => {
     });
     const c = client({ targets: srv.target });
     try {
-      const err = await c.doPut(['spans'], multiBatchStream(1, 2), { deadlineMs: 300 }).catch((e) => e);
+      const err = await c
+        .doPut(['spans'], multiBatchStream(1, 2), { deadlineMs: 300 })
+        .catch((e) => e);
       expect(err).toBeInstanceOf(FlightDeadlineExceededError);
       expect(err.retryable).toBe(true);
       await eventually(() => signal?.aborted === true, 10_000, 'handler signal aborted');
@@ -154,7 +182,9 @@ describe('deadlines and cancellation', () => {
     await eventually(() => srv.puts.length === 1, 10_000, 'put arrived');
     c.close();
     await expect(pending).rejects.toBeInstanceOf(FlightCancelledError);
-    await expect(c.doPut(['spans'], multiBatchStream(1, 2))).rejects.toBeInstanceOf(FlightCancelledError);
+    await expect(c.doPut(['spans'], multiBatchStream(1, 2))).rejects.toBeInstanceOf(
+      FlightCancelledError,
+    );
     await srv.server.close();
   });
 });
