@@ -19,7 +19,8 @@ export function validateKey(key: string): string {
     throw new InvalidKeyError(key, 'contains a control character or backslash');
   }
   for (const segment of key.split('/')) {
-    if (segment === '') throw new InvalidKeyError(key, 'empty path segment (leading, trailing or double "/")');
+    if (segment === '')
+      throw new InvalidKeyError(key, 'empty path segment (leading, trailing or double "/")');
     if (segment === '.' || segment === '..') throw new InvalidKeyError(key, `"${segment}" segment`);
   }
   return key;
