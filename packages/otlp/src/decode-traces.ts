@@ -5,6 +5,7 @@ import { readResource, readScope, scanHeader } from './proto-block.js';
 import { ProtoReader } from './proto-reader.js';
 import { readKeyValue } from './proto-values.js';
 import { Rejections } from './rejections.js';
+import { isZero } from './text.js';
 import type { DecodeOptions, DecodeResult } from './result.js';
 import { SpansColumns } from './table-spans.js';
 
@@ -368,9 +369,4 @@ class TracesDecoder {
     c.linkFlags.append(flags);
     c.linkDropped.append(dropped);
   }
-}
-
-function isZero(buf: Uint8Array, start: number, end: number): boolean {
-  for (let i = start; i < end; i++) if (buf[i] !== 0) return false;
-  return true;
 }

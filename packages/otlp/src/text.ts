@@ -231,3 +231,9 @@ export function bytesEqual(
   for (let i = 0; i < n; i++) if (a[as + i] !== b[bs + i]) return false;
   return true;
 }
+
+/** True when every byte of `buf[start, end)` is zero (an unset W3C id). */
+export function isZero(buf: Uint8Array, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) if (buf[i] !== 0) return false;
+  return true;
+}
