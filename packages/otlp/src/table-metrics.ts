@@ -1,0 +1,480 @@
+import {
+  type Bool,
+  type Data,
+  type Dictionary,
+  type Float64,
+  type Int32,
+  type Int64,
+  type List,
+  makeData,
+  type Map_,
+  type RecordBatch,
+  type Schema,
+  type Struct,
+  type Timestamp,
+  type Uint32,
+  type Utf8,
+} from 'apache-arrow';
+import { makeBatch } from './batch.js';
+import { BlockColumns, type BlockContext } from './block.js';
+import type { Budget } from './budget.js';
+import { DictColumn } from './col-dict.js';
+import { BoolColumn, Float64Column, Int32Column, Int64Column, Uint32Column } from './col-fixed.js';
+import { ListOffsets } from './col-list.js';
+import { MapColumn } from './col-map.js';
+import { Utf8Column } from './col-utf8.js';
+import {
+  columnType,
+  METRICS_EXPONENTIAL_HISTOGRAM_SCHEMA,
+  METRICS_GAUGE_SCHEMA,
+  METRICS_HISTOGRAM_SCHEMA,
+  METRICS_SUM_SCHEMA,
+  METRICS_SUMMARY_SCHEMA,
+  type TableName,
+} from './schemas.js';
+
+/** Exemplars of one data point: List<Struct<...>>. */
+export class ExemplarColumns {
+  readonly list: ListOffsets;
+  readonly timestamp: Int64Column;
+  readonly value: Float64Column;
+  readonly valueInt: Int64Column;
+  readonly spanId: Utf8Column;
+  readonly traceId: Utf8Column;
+  readonly attributes: MapColumn;
+
+  constructor(budget: Budget, rows: number) {
+    this.list = new ListOffsets(budget, rows);
+    this.timestamp = new Int64Column(budget, 16);
+    this.value = new Float64Column(budget, 16);
+    this.valueInt = new Int64Column(budget, 16);
+    this.spanId = new Utf8Column(budget, 'exemplars.span_id', 16, 256);
+    this.traceId = new Utf8Column(budget, 'exemplars.trace_id', 16, 512);
+    this.attributes = new MapColumn(budget, 'exemplars.filtered_attributes', 16, 32);
+  }
+
+  /** Drops exemplars of the unfinished row. */
+  rollback(): void {
+    const n = this.list.truncate(this.list.length);
+    this.timestamp.truncate(n);
+    this.value.truncate(n);
+    this.valueInt.truncate(n);
+    this.spanId.truncate(n);
+    this.traceId.truncate(n);
+    this.attributes.truncate(n);
+  }
+
+  endRow(): void {
+    this.list.push(this.timestamp.length);
+  }
+
+  finish(type: List<Struct>): Data {
+    const f = type.valueType.children;
+    const child = makeData({
+      type: type.valueType,
+      length: this.timestamp.length,
+      nullCount: 0,
+      children: [
+        this.timestamp.finish(f[0]!.type as Timestamp),
+        this.value.finish(f[1]!.type as Float64),
+        this.valueInt.finish(f[2]!.type as Int64),
+        this.spanId.finish(f[3]!.type as Utf8),
+        this.traceId.finish(f[4]!.type as Utf8),
+        this.attributes.finish(f[5]!.type as Map_<Utf8, Utf8>),
+      ],
+    });
+    return this.list.finish(type, child);
+  }
+}
+
+/** A List<Int64> or List<Float64> column. */
+export class Int64ListColumn {
+  readonly list: ListOffsets;
+  readonly values: Int64Column;
+  constructor(budget: Budget, rows: number) {
+    this.list = new ListOffsets(budget, rows);
+    this.values = new Int64Column(budget, rows * 4);
+  }
+  rollback(): void {
+    this.values.truncate(this.list.truncate(this.list.length));
+  }
+  endRow(): void {
+    this.list.push(this.values.length);
+  }
+  finish(type: List<Int64>): Data {
+    return this.list.finish(type, this.values.finish(type.valueType) as Data<Int64>);
+  }
+}
+
+export class Float64ListColumn {
+  readonly list: ListOffsets;
+  readonly values: Float64Column;
+  constructor(budget: Budget, rows: number) {
+    this.list = new ListOffsets(budget, rows);
+    this.values = new Float64Column(budget, rows * 4);
+  }
+  rollback(): void {
+    this.values.truncate(this.list.truncate(this.list.length));
+  }
+  endRow(): void {
+    this.list.push(this.values.length);
+  }
+  finish(type: List<Float64>): Data {
+    return this.list.finish(type, this.values.finish(type.valueType));
+  }
+}
+
+/**
+ * The columns every metrics table shares: resource/scope block, metric identity,
+ * data point attributes and timestamps.
+ */
+export abstract class MetricColumns {
+  readonly block: BlockColumns;
+  readonly metricName: DictColumn;
+  readonly metricDescription: DictColumn;
+  readonly metricUnit: DictColumn;
+  readonly attributes: MapColumn;
+  readonly startTimestamp: Int64Column;
+  readonly timestamp: Int64Column;
+  readonly flags: Uint32Column;
+  abstract readonly table: TableName;
+  protected abstract readonly schema: Schema;
+  /** Indices of the current metric's name / description / unit in this table's dictionaries. */
+  nameIdx = 0;
+  descIdx = 0;
+  unitIdx = 0;
+
+  constructor(budget: Budget, rows: number) {
+    this.block = new BlockColumns(budget, rows);
+    this.metricName = new DictColumn(budget, 'metric_name', [], rows);
+    this.metricDescription = new DictColumn(budget, 'metric_description', [], rows);
+    this.metricUnit = new DictColumn(budget, 'metric_unit', [], rows);
+    this.attributes = new MapColumn(budget, 'attributes', rows, rows * 4);
+    this.startTimestamp = new Int64Column(budget, rows);
+    this.timestamp = new Int64Column(budget, rows);
+    this.flags = new Uint32Column(budget, rows);
+  }
+
+  get rows(): number {
+    return this.timestamp.length;
+  }
+
+  /** Sets the metric identity written on the following rows (UTF-8 byte ranges). */
+  setMetric(
+    text: Uint8Array,
+    ns: number,
+    ne: number,
+    ds: number,
+    de: number,
+    us: number,
+    ue: number,
+  ): void {
+    this.nameIdx = this.metricName.lookupBytes(text, ns, ne);
+    this.descIdx = this.metricDescription.lookupBytes(text, ds, de);
+    this.unitIdx = this.metricUnit.lookupBytes(text, us, ue);
+  }
+
+  /** Sets the metric identity from JavaScript strings (JSON path). */
+  setMetricStrings(name: string, description: string, unit: string): void {
+    this.nameIdx = this.metricName.lookupString(name);
+    this.descIdx = this.metricDescription.lookupString(description);
+    this.unitIdx = this.metricUnit.lookupString(unit);
+  }
+
+  /**
+   * Appends the shared scalar columns of one data point (its attributes were already
+   * appended to `attributes`). A zero start time is stored as null.
+   */
+  appendPoint(sLo: number, sHi: number, tLo: number, tHi: number, flags: number): void {
+    this.metricName.append(this.nameIdx);
+    this.metricDescription.append(this.descIdx);
+    this.metricUnit.append(this.unitIdx);
+    this.attributes.endRow();
+    if (sLo === 0 && sHi === 0) this.startTimestamp.appendNull();
+    else this.startTimestamp.append(sLo, sHi);
+    this.timestamp.append(tLo, tHi);
+    this.flags.append(flags);
+  }
+
+  /** Discards what the current, unfinished data point appended. */
+  rollbackRow(): void {
+    this.attributes.truncate(this.attributes.length);
+  }
+
+  protected sharedData(): Data[] {
+    const S = this.schema;
+    return [
+      ...this.block.finish(S.fields),
+      this.metricName.finish(columnType<Dictionary<Utf8>>(S, 'metric_name')),
+      this.metricDescription.finish(columnType<Dictionary<Utf8>>(S, 'metric_description')),
+      this.metricUnit.finish(columnType<Dictionary<Utf8>>(S, 'metric_unit')),
+      this.attributes.finish(columnType<Map_<Utf8, Utf8>>(S, 'attributes')),
+      this.startTimestamp.finish(columnType<Timestamp>(S, 'start_timestamp')),
+      this.timestamp.finish(columnType<Timestamp>(S, 'timestamp')),
+    ];
+  }
+
+  protected flagsData(): Data {
+    return this.flags.finish(columnType<Uint32>(this.schema, 'flags'));
+  }
+
+  abstract finish(): RecordBatch;
+}
+
+/** `metrics_gauge` and `metrics_sum` (the sum adds temporality and monotonicity). */
+export class NumberColumns extends MetricColumns {
+  readonly table: 'metrics_gauge' | 'metrics_sum';
+  protected readonly schema: Schema;
+  readonly value: Float64Column;
+  readonly valueInt: Int64Column;
+  readonly exemplars: ExemplarColumns;
+  readonly temporality: Int32Column;
+  readonly monotonic: BoolColumn;
+
+  constructor(budget: Budget, rows: number, table: 'metrics_gauge' | 'metrics_sum') {
+    super(budget, rows);
+    this.table = table;
+    this.schema = table === 'metrics_sum' ? METRICS_SUM_SCHEMA : METRICS_GAUGE_SCHEMA;
+    this.value = new Float64Column(budget, rows);
+    this.valueInt = new Int64Column(budget, rows);
+    this.exemplars = new ExemplarColumns(budget, rows);
+    this.temporality = new Int32Column(budget, table === 'metrics_sum' ? rows : 0);
+    this.monotonic = new BoolColumn(budget, table === 'metrics_sum' ? rows : 0);
+  }
+
+  override rollbackRow(): void {
+    super.rollbackRow();
+    this.exemplars.rollback();
+  }
+
+  finish(): RecordBatch {
+    const S = this.schema;
+    const children = [
+      ...this.sharedData(),
+      this.value.finish(columnType<Float64>(S, 'value')),
+      this.valueInt.finish(columnType<Int64>(S, 'value_int')),
+      this.flagsData(),
+      this.exemplars.finish(columnType<List<Struct>>(S, 'exemplars')),
+    ];
+    if (this.table === 'metrics_sum') {
+      children.push(
+        this.temporality.finish(columnType<Int32>(S, 'aggregation_temporality')),
+        this.monotonic.finish(columnType<Bool>(S, 'is_monotonic')),
+      );
+    }
+    return makeBatch(S, this.rows, children);
+  }
+}
+
+export class HistogramColumns extends MetricColumns {
+  readonly table = 'metrics_histogram' as const;
+  protected readonly schema = METRICS_HISTOGRAM_SCHEMA;
+  readonly count: Int64Column;
+  readonly sum: Float64Column;
+  readonly min: Float64Column;
+  readonly max: Float64Column;
+  readonly bucketCounts: Int64ListColumn;
+  readonly explicitBounds: Float64ListColumn;
+  readonly temporality: Int32Column;
+  readonly exemplars: ExemplarColumns;
+
+  constructor(budget: Budget, rows: number) {
+    super(budget, rows);
+    this.count = new Int64Column(budget, rows);
+    this.sum = new Float64Column(budget, rows);
+    this.min = new Float64Column(budget, rows);
+    this.max = new Float64Column(budget, rows);
+    this.bucketCounts = new Int64ListColumn(budget, rows);
+    this.explicitBounds = new Float64ListColumn(budget, rows);
+    this.temporality = new Int32Column(budget, rows);
+    this.exemplars = new ExemplarColumns(budget, rows);
+  }
+
+  override rollbackRow(): void {
+    super.rollbackRow();
+    this.bucketCounts.rollback();
+    this.explicitBounds.rollback();
+    this.exemplars.rollback();
+  }
+
+  finish(): RecordBatch {
+    const S = this.schema;
+    return makeBatch(S, this.rows, [
+      ...this.sharedData(),
+      this.count.finish(columnType<Int64>(S, 'count')),
+      this.sum.finish(columnType<Float64>(S, 'sum')),
+      this.min.finish(columnType<Float64>(S, 'min')),
+      this.max.finish(columnType<Float64>(S, 'max')),
+      this.bucketCounts.finish(columnType<List<Int64>>(S, 'bucket_counts')),
+      this.explicitBounds.finish(columnType<List<Float64>>(S, 'explicit_bounds')),
+      this.temporality.finish(columnType<Int32>(S, 'aggregation_temporality')),
+      this.flagsData(),
+      this.exemplars.finish(columnType<List<Struct>>(S, 'exemplars')),
+    ]);
+  }
+}
+
+export class ExpHistogramColumns extends MetricColumns {
+  readonly table = 'metrics_exponential_histogram' as const;
+  protected readonly schema = METRICS_EXPONENTIAL_HISTOGRAM_SCHEMA;
+  readonly count: Int64Column;
+  readonly sum: Float64Column;
+  readonly min: Float64Column;
+  readonly max: Float64Column;
+  readonly scale: Int32Column;
+  readonly zeroCount: Int64Column;
+  readonly zeroThreshold: Float64Column;
+  readonly positiveOffset: Int32Column;
+  readonly positiveCounts: Int64ListColumn;
+  readonly negativeOffset: Int32Column;
+  readonly negativeCounts: Int64ListColumn;
+  readonly temporality: Int32Column;
+  readonly exemplars: ExemplarColumns;
+
+  constructor(budget: Budget, rows: number) {
+    super(budget, rows);
+    this.count = new Int64Column(budget, rows);
+    this.sum = new Float64Column(budget, rows);
+    this.min = new Float64Column(budget, rows);
+    this.max = new Float64Column(budget, rows);
+    this.scale = new Int32Column(budget, rows);
+    this.zeroCount = new Int64Column(budget, rows);
+    this.zeroThreshold = new Float64Column(budget, rows);
+    this.positiveOffset = new Int32Column(budget, rows);
+    this.positiveCounts = new Int64ListColumn(budget, rows);
+    this.negativeOffset = new Int32Column(budget, rows);
+    this.negativeCounts = new Int64ListColumn(budget, rows);
+    this.temporality = new Int32Column(budget, rows);
+    this.exemplars = new ExemplarColumns(budget, rows);
+  }
+
+  override rollbackRow(): void {
+    super.rollbackRow();
+    this.positiveCounts.rollback();
+    this.negativeCounts.rollback();
+    this.exemplars.rollback();
+  }
+
+  finish(): RecordBatch {
+    const S = this.schema;
+    return makeBatch(S, this.rows, [
+      ...this.sharedData(),
+      this.count.finish(columnType<Int64>(S, 'count')),
+      this.sum.finish(columnType<Float64>(S, 'sum')),
+      this.min.finish(columnType<Float64>(S, 'min')),
+      this.max.finish(columnType<Float64>(S, 'max')),
+      this.scale.finish(columnType<Int32>(S, 'scale')),
+      this.zeroCount.finish(columnType<Int64>(S, 'zero_count')),
+      this.zeroThreshold.finish(columnType<Float64>(S, 'zero_threshold')),
+      this.positiveOffset.finish(columnType<Int32>(S, 'positive_offset')),
+      this.positiveCounts.finish(columnType<List<Int64>>(S, 'positive_bucket_counts')),
+      this.negativeOffset.finish(columnType<Int32>(S, 'negative_offset')),
+      this.negativeCounts.finish(columnType<List<Int64>>(S, 'negative_bucket_counts')),
+      this.temporality.finish(columnType<Int32>(S, 'aggregation_temporality')),
+      this.flagsData(),
+      this.exemplars.finish(columnType<List<Struct>>(S, 'exemplars')),
+    ]);
+  }
+}
+
+export class SummaryColumns extends MetricColumns {
+  readonly table = 'metrics_summary' as const;
+  protected readonly schema = METRICS_SUMMARY_SCHEMA;
+  readonly count: Int64Column;
+  readonly sum: Float64Column;
+  readonly quantiles: ListOffsets;
+  readonly quantile: Float64Column;
+  readonly quantileValue: Float64Column;
+
+  constructor(budget: Budget, rows: number) {
+    super(budget, rows);
+    this.count = new Int64Column(budget, rows);
+    this.sum = new Float64Column(budget, rows);
+    this.quantiles = new ListOffsets(budget, rows);
+    this.quantile = new Float64Column(budget, rows * 4);
+    this.quantileValue = new Float64Column(budget, rows * 4);
+  }
+
+  override rollbackRow(): void {
+    super.rollbackRow();
+    const n = this.quantiles.truncate(this.quantiles.length);
+    this.quantile.truncate(n);
+    this.quantileValue.truncate(n);
+  }
+
+  finish(): RecordBatch {
+    const S = this.schema;
+    const qType = columnType<List<Struct>>(S, 'quantile_values');
+    const qf = qType.valueType.children;
+    const child = makeData({
+      type: qType.valueType,
+      length: this.quantile.length,
+      nullCount: 0,
+      children: [
+        this.quantile.finish(qf[0]!.type as Float64),
+        this.quantileValue.finish(qf[1]!.type as Float64),
+      ],
+    });
+    return makeBatch(S, this.rows, [
+      ...this.sharedData(),
+      this.count.finish(columnType<Int64>(S, 'count')),
+      this.sum.finish(columnType<Float64>(S, 'sum')),
+      this.quantiles.finish(qType, child),
+      this.flagsData(),
+    ]);
+  }
+}
+
+/** The five metrics tables of one request, created on first use. */
+export class MetricsTables {
+  private gaugeCols: NumberColumns | null = null;
+  private sumCols: NumberColumns | null = null;
+  private histogramCols: HistogramColumns | null = null;
+  private expCols: ExpHistogramColumns | null = null;
+  private summaryCols: SummaryColumns | null = null;
+  /** Every table created so far. */
+  readonly all: MetricColumns[] = [];
+
+  constructor(
+    private readonly budget: Budget,
+    private readonly rows: number,
+  ) {}
+
+  private add<T extends MetricColumns>(t: T): T {
+    this.all.push(t);
+    return t;
+  }
+
+  get gauge(): NumberColumns {
+    this.gaugeCols ??= this.add(new NumberColumns(this.budget, this.rows, 'metrics_gauge'));
+    return this.gaugeCols;
+  }
+  get sum(): NumberColumns {
+    this.sumCols ??= this.add(new NumberColumns(this.budget, this.rows, 'metrics_sum'));
+    return this.sumCols;
+  }
+  get histogram(): HistogramColumns {
+    this.histogramCols ??= this.add(new HistogramColumns(this.budget, this.rows));
+    return this.histogramCols;
+  }
+  get exponentialHistogram(): ExpHistogramColumns {
+    this.expCols ??= this.add(new ExpHistogramColumns(this.budget, this.rows));
+    return this.expCols;
+  }
+  get summary(): SummaryColumns {
+    this.summaryCols ??= this.add(new SummaryColumns(this.budget, this.rows));
+    return this.summaryCols;
+  }
+
+  /** Ends a scope: copies the resource/scope block onto every table's new rows. */
+  fillScope(ctx: BlockContext): void {
+    for (const t of this.all) t.block.fill(t.rows - t.block.length, ctx);
+  }
+
+  /** Total rows over all tables. */
+  get totalRows(): number {
+    let n = 0;
+    for (const t of this.all) n += t.rows;
+    return n;
+  }
+}
