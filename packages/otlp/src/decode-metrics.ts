@@ -159,6 +159,7 @@ class MetricsDecoder {
     let dataTag = 0;
     let dataS = 0;
     let dataE = 0;
+    r.pos = start;
     while (r.pos < end) {
       const tag = r.varint();
       switch (tag) {
