@@ -1,1 +1,54 @@
-export {};
+export {
+  type Clock,
+  Compactor,
+  type CompactorEvent,
+  type CompactorOptions,
+  type CompactorStats,
+  type DrainResult,
+  type IdSource,
+  isRetryableError,
+  resolveCompactorOptions,
+  type RunOnceResult,
+} from './compactor.js';
+export {
+  CHECKPOINT_FORMAT,
+  type Checkpoint,
+  COMMIT_FORMAT,
+  type CommitRecord,
+  type CommittedFile,
+  HINT_FORMAT,
+  type LatestHint,
+  type QuarantinedEntry,
+} from './commit-format.js';
+export { CommitLog, type LakeState } from './commit-log.js';
+export { DedupWindow } from './dedup-window.js';
+export {
+  type DecodedEntry,
+  EntryDecoder,
+  type Piece,
+  type SchemaInfo,
+  TABLE_METADATA_KEY,
+  TIMESTAMP_COLUMN,
+} from './entry-decoder.js';
+export * from './errors.js';
+export { type CollectOrphansOptions, type CollectOrphansResult, collectOrphans } from './gc.js';
+export {
+  checkpointKey,
+  commitKey,
+  dataFileKey,
+  hourOfNs,
+  isValidTableName,
+  latestHintKey,
+  normalizeLakePrefix,
+  OTLP_TABLES,
+  parseDataFileKey,
+  partitionOfHour,
+  quarantineKey,
+  TABLE_NAME_PATTERN,
+} from './layout.js';
+export { type Logger, silentLogger, stderrLogger } from './logger.js';
+export { encodeParquet, joinIpcStream, type ParquetEncodeOptions } from './parquet-encoder.js';
+export type { QueueBatch, QueueBatchMetadata, QueueSource } from './queue-source.js';
+export { type LakeSnapshot, readCommittedFiles, readLakeSnapshot } from './reader.js';
+export { DEFAULT_RETRY, type RetryPolicy } from './retry.js';
+export { takeData } from './take.js';

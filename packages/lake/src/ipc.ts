@@ -1,0 +1,183 @@
+/**
+ * Arrow IPC stream plumbing: splitting a stream into its messages without decoding the
+ * bodies, and the facts about a schema the compactor needs (table, where the `timestamp`
+ * buffers sit in a record batch body, dictionary ids, a canonical fingerprint).
+ *
+ * Message headers are decoded with Arrow JS's flatbuffer `Message` class
+ * (`apache-arrow/ipc/metadata/message`, not part of its documented API: pinned by the
+ * package's apache-arrow major version and covered by this package's tests).
+ */
+import { type DataType, type Field, MessageHeader, type Schema, Type } from 'apache-arrow';
+import { Message } from 'apache-arrow/ipc/metadata/message';
+
+export interface IpcMessage {
+  /** Byte range of the whole message (prefix + metadata + body) in the stream. */
+  readonly start: number;
+  readonly end: number;
+  /** Start of the body in the stream. */
+  readonly bodyStart: number;
+  readonly headerType: MessageHeader;
+  readonly message: Message;
+}
+
+const CONTINUATION = -1;
+
+/**
+ * Splits an IPC stream into messages (schema, dictionary batches, record batches), up to
+ * the end-of-stream marker or the end of the bytes. Throws on truncation or garbage.
+ */
+export function splitIpcStream(bytes: Uint8Array): IpcMessage[] {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const out: IpcMessage[] = [];
+  let pos = 0;
+  while (pos + 4 <= bytes.length) {
+    let metaLen = view.getInt32(pos, true);
+    let prefix = 4;
+    if (metaLen === CONTINUATION) {
+      if (pos + 8 > bytes.length) throw new Error(`truncated message prefix at ${pos}`);
+      metaLen = view.getInt32(pos + 4, true);
+      prefix = 8;
+    }
+    if (metaLen === 0) return out; // end-of-stream marker
+    if (metaLen < 0 || pos + prefix + metaLen > bytes.length) {
+      throw new Error(`bad message metadata length ${metaLen} at ${pos}`);
+    }
+    const message = Message.decode(bytes.subarray(pos + prefix, pos + prefix + metaLen));
+    const bodyStart = pos + prefix + metaLen;
+    const end = bodyStart + Number(message.bodyLength);
+    if (!(end <= bytes.length) || end < bodyStart)
+      throw new Error(`truncated message body at ${pos}`);
+    out.push({ start: pos, end, bodyStart, headerType: message.headerType, message });
+    pos = end;
+  }
+  if (pos !== bytes.length)
+    throw new Error(`trailing ${bytes.length - pos} bytes after the last message`);
+  return out;
+}
+
+/** The 8-byte end-of-stream marker. */
+export const END_OF_STREAM = new Uint8Array([0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0]);
+
+/** Nodes a field contributes to a record batch (itself and its descendants). */
+function nodeCount(field: Field): number {
+  const t = field.type as DataType;
+  if (t.typeId === Type.Dictionary) return 1;
+  let n = 1;
+  for (const child of t.children ?? []) n += nodeCount(child);
+  return n;
+}
+
+/**
+ * Buffers a field contributes to a record batch body, or -1 when it depends on the batch
+ * (variadic view buffers) or the type is not one we lay out ourselves.
+ */
+function bufferCount(field: Field): number {
+  const t = field.type as DataType;
+  let own: number;
+  switch (t.typeId) {
+    case Type.Null:
+      return 0;
+    case Type.Dictionary:
+      return 2;
+    case Type.Bool:
+    case Type.Int:
+    case Type.Float:
+    case Type.Decimal:
+    case Type.Date:
+    case Type.Time:
+    case Type.Timestamp:
+    case Type.Interval:
+    case Type.Duration:
+    case Type.FixedSizeBinary:
+      return 2;
+    case Type.Utf8:
+    case Type.Binary:
+    case Type.LargeUtf8:
+    case Type.LargeBinary:
+      return 3;
+    case Type.List:
+    case Type.Map:
+      own = 2;
+      break;
+    case Type.FixedSizeList:
+    case Type.Struct:
+      own = 1;
+      break;
+    default:
+      return -1;
+  }
+  for (const child of t.children ?? []) {
+    const c = bufferCount(child);
+    if (c < 0) return -1;
+    own += c;
+  }
+  return own;
+}
+
+/** Every dictionary id used anywhere in the schema. */
+export function dictionaryIds(schema: Schema): Set<number> {
+  const ids = new Set<number>();
+  const visit = (f: Field) => {
+    const t = f.type as DataType;
+    if (t.typeId === Type.Dictionary) {
+      ids.add(Number((t as unknown as { id: number }).id));
+      const valueType = (t as unknown as { dictionary: DataType }).dictionary;
+      for (const c of valueType.children ?? []) visit(c);
+    }
+    for (const c of t.children ?? []) visit(c);
+  };
+  for (const f of schema.fields) visit(f);
+  return ids;
+}
+
+function typeSignature(t: DataType): string {
+  if (t.typeId === Type.Dictionary) {
+    const d = t as unknown as {
+      id: number;
+      indices: DataType;
+      dictionary: DataType;
+      isOrdered: boolean;
+    };
+    return `Dictionary(${d.id},${typeSignature(d.indices)},${d.isOrdered ? 1 : 0},${typeSignature(d.dictionary)})`;
+  }
+  let s = `${Type[t.typeId]}:${String(t)}`;
+  if (t.typeId === Type.Map)
+    s += `:${(t as unknown as { keysSorted: boolean }).keysSorted ? 1 : 0}`;
+  const children = t.children ?? [];
+  if (children.length > 0) s += `[${children.map(fieldSignature).join(',')}]`;
+  return s;
+}
+
+function metadataSignature(m: Map<string, string>): string {
+  if (m.size === 0) return '';
+  return JSON.stringify([...m.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+function fieldSignature(f: Field): string {
+  return `${JSON.stringify(f.name)}:${f.nullable ? 1 : 0}:${typeSignature(f.type as DataType)}:${metadataSignature(f.metadata)}`;
+}
+
+/**
+ * A canonical description of a schema: two schemas with the same fingerprint lay out
+ * record-batch bodies identically, so their batches can follow one schema message in a
+ * single stream.
+ */
+export function schemaFingerprint(schema: Schema): string {
+  return `${schema.fields.map(fieldSignature).join('|')}#${metadataSignature(schema.metadata)}`;
+}
+
+/** Position of a top-level field's nodes and buffers in a record batch, or -1s. */
+export function fieldLayout(schema: Schema, index: number): { node: number; buffer: number } {
+  let node = 0;
+  let buffer = 0;
+  for (let i = 0; i < index; i++) {
+    const f = schema.fields[i]!;
+    const b = bufferCount(f);
+    if (b < 0) return { node: -1, buffer: -1 };
+    node += nodeCount(f);
+    buffer += b;
+  }
+  return { node, buffer };
+}
+
+export { Message, MessageHeader };
