@@ -5,3 +5,6 @@ export { InvalidInputError, isInvalidInputError, OutputTooLargeError } from './e
 export type { OtlpErrorCode } from './errors.js';
 export type { DecodedTable, DecodeOptions, DecodeResult } from './result.js';
 export * from './schemas.js';
+export { decodeLogsJson } from './json-logs.js';
+export { decodeMetricsJson } from './json-metrics.js';
+export { decodeTracesJson } from './json-traces.js';
