@@ -8,3 +8,4 @@ export * from './schemas.js';
 export { decodeLogsJson } from './json-logs.js';
 export { decodeMetricsJson } from './json-metrics.js';
 export { decodeTracesJson } from './json-traces.js';
+export { fromIpcStream, toIpcStream } from './ipc.js';
