@@ -351,18 +351,27 @@ export class FlightClient implements AsyncDisposable {
         });
 
       void (async () => {
-        for (let i = 0; i < messages.length; i++) {
-          if (status !== undefined) return;
-          const m = messages[i]!;
-          const frame = encodeFlightData({
-            descriptor: i === 0 ? descriptor : undefined,
-            dataHeader: m.header,
-            dataBody: m.body,
-            appMetadata: i === 0 ? options.appMetadata : undefined,
+        try {
+          for (let i = 0; i < messages.length; i++) {
+            if (status !== undefined) return;
+            const m = messages[i]!;
+            // Encoded one at a time: only the frames grpc-js has not sent yet are in memory.
+            const frame = encodeFlightData({
+              descriptor: i === 0 ? descriptor : undefined,
+              dataHeader: m.header,
+              dataBody: m.body,
+              appMetadata: i === 0 ? options.appMetadata : undefined,
+            });
+            if (!call.write(frame)) await waitWritable();
+          }
+          if (status === undefined) call.end();
+        } catch (err) {
+          protocolError = new FlightInvalidArgumentError('could not encode the put', {
+            target: entry.target,
+            cause: err,
           });
-          if (!call.write(frame)) await waitWritable();
+          call.cancel();
         }
-        if (status === undefined) call.end();
       })();
     });
   }

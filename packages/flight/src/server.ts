@@ -75,6 +75,12 @@ export interface FlightServerOptions {
    */
   maxPutBytes?: number;
   /**
+   * Memory bound: total IPC bytes held by all DoPuts being received or handled. A put that
+   * would exceed it fails with UNAVAILABLE, so the client fails over to another writer or
+   * retries later. Must be ≥ `maxPutBytes`. Default 512 MiB (or `maxPutBytes` if larger).
+   */
+  maxInflightBytes?: number;
+  /**
    * Largest single gRPC message (one FlightData) accepted; grpc-js answers
    * RESOURCE_EXHAUSTED beyond it. Default `maxPutBytes` + 64 KiB.
    */
@@ -105,6 +111,8 @@ export interface FlightServerOptions {
 export interface FlightServerStats {
   /** DoPuts currently being received or handled. */
   inflight: number;
+  /** IPC bytes those DoPuts hold. */
+  inflightBytes: number;
   /** DoPuts answered OK. */
   completed: number;
   /** DoPuts answered with an error, by gRPC code name. */
@@ -115,6 +123,7 @@ export interface FlightServerStats {
 
 const MiB = 1024 * 1024;
 const DEFAULT_MAX_PUT_BYTES = 128 * MiB;
+const DEFAULT_MAX_INFLIGHT_BYTES = 512 * MiB;
 
 function formatAddress(host: string, port: number): string {
   return host.includes(':') && !host.startsWith('[') ? `[${host}]:${port}` : `${host}:${port}`;
@@ -125,6 +134,8 @@ export class FlightServer implements AsyncDisposable {
   readonly #server: Server;
   readonly #logger: FlightLogger;
   readonly #maxPutBytes: number;
+  readonly #maxInflightBytes: number;
+  #inflightBytes = 0;
   readonly #auth: BearerTokenVerifier | undefined;
   readonly #inflight = new Set<ServerDuplexStream<Buffer, Buffer>>();
   #port: number | undefined;
@@ -139,6 +150,13 @@ export class FlightServer implements AsyncDisposable {
     this.#logger = options.logger ?? stderrFlightLogger;
     this.#maxPutBytes = options.maxPutBytes ?? DEFAULT_MAX_PUT_BYTES;
     if (!(this.#maxPutBytes > 0)) throw new TypeError('maxPutBytes must be positive');
+    this.#maxInflightBytes =
+      options.maxInflightBytes ?? Math.max(DEFAULT_MAX_INFLIGHT_BYTES, this.#maxPutBytes);
+    if (!(this.#maxInflightBytes >= this.#maxPutBytes)) {
+      throw new TypeError(
+        'maxInflightBytes must be at least maxPutBytes (one put must always fit)',
+      );
+    }
     const tokens = options.auth?.tokens;
     this.#auth = tokens === undefined ? undefined : new BearerTokenVerifier(tokens);
     const grpcOptions: ChannelOptions = {
@@ -195,6 +213,7 @@ export class FlightServer implements AsyncDisposable {
   stats(): FlightServerStats {
     return {
       inflight: this.#inflight.size,
+      inflightBytes: this.#inflightBytes,
       completed: this.#completed,
       failed: { ...this.#failed },
       ipcBytes: this.#ipcBytes,
@@ -267,14 +286,26 @@ export class FlightServer implements AsyncDisposable {
 
   #doPut(call: ServerDuplexStream<Buffer, Buffer>): void {
     const peer = call.getPeer();
-    let finished = false;
     const abort = new AbortController();
+    /** The call has its outcome (status sent, or cancelled by the client). */
+    let finished = false;
+    let handlerRunning = false;
+    /** Bytes of this put counted in #inflightBytes. */
+    let held = 0;
     this.#inflight.add(call);
+
+    // A put stops counting as in flight (and its bytes as held) once the call is over AND
+    // the handler is no longer running with its data.
+    const settle = () => {
+      if (!finished || handlerRunning) return;
+      this.#inflight.delete(call);
+      this.#inflightBytes -= held;
+      held = 0;
+    };
 
     const fail = (err: unknown): void => {
       if (finished) return;
       finished = true;
-      this.#inflight.delete(call);
       const status = statusForError(err);
       const name = grpcCodeName(status.code);
       this.#failed[name] = (this.#failed[name] ?? 0) + 1;
@@ -284,6 +315,7 @@ export class FlightServer implements AsyncDisposable {
         this.#logger.error({ peer, code: name, err }, 'DoPut failed with an unclassified error');
       }
       if (!call.cancelled) call.emit('error', { code: status.code, details: status.details });
+      settle();
     };
 
     if (this.#closing !== undefined) {
@@ -304,15 +336,24 @@ export class FlightServer implements AsyncDisposable {
       );
       if (!finished) {
         finished = true;
-        this.#inflight.delete(call);
         const name = grpcCodeName(GrpcStatus.CANCELLED);
         this.#failed[name] = (this.#failed[name] ?? 0) + 1;
+        settle();
       }
     });
     call.on('data', (chunk: Buffer) => {
       if (finished) return;
       try {
+        const before = assembler.byteLength;
         assembler.push(chunk);
+        const added = assembler.byteLength - before;
+        held += added;
+        this.#inflightBytes += added;
+        if (this.#inflightBytes > this.#maxInflightBytes) {
+          throw new FlightUnavailableError(
+            'the writer holds its limit of in-flight put bytes; retry (on another writer)',
+          );
+        }
       } catch (err) {
         fail(err);
       }
@@ -340,17 +381,24 @@ export class FlightServer implements AsyncDisposable {
         fail(err);
         return;
       }
+      handlerRunning = true;
       pending.then(
         (meta) => {
-          if (finished) return;
-          finished = true;
-          this.#inflight.delete(call);
-          this.#completed++;
-          this.#ipcBytes += put.ipc.length;
-          call.write(encodePutResult(meta ?? undefined));
-          call.end();
+          handlerRunning = false;
+          if (!finished) {
+            finished = true;
+            this.#completed++;
+            this.#ipcBytes += put.ipc.length;
+            call.write(encodePutResult(meta ?? undefined));
+            call.end();
+          }
+          settle();
         },
-        (err: unknown) => fail(err),
+        (err: unknown) => {
+          handlerRunning = false;
+          if (finished) settle();
+          else fail(err);
+        },
       );
     });
   }

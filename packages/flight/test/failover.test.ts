@@ -1,7 +1,7 @@
 import { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { FlightInvalidArgumentError, FlightUnavailableError } from '../src/index.js';
-import { multiBatchStream } from './fixtures.js';
+import { bulkStream, multiBatchStream } from './fixtures.js';
 import { client, eventually, sleep, startServer, type TestServer } from './helpers.js';
 
 /** A port nothing listens on (bound then released). */
@@ -212,6 +212,47 @@ describe('graceful server close', () => {
       release();
       c.close();
     }
+  });
+});
+
+describe('in-flight byte bound', () => {
+  it('a put beyond maxInflightBytes gets UNAVAILABLE; memory is released when the handler ends', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    const srv = await startServer({
+      maxPutBytes: 1 << 20,
+      maxInflightBytes: 1.5 * (1 << 20),
+      onDoPut: async () => {
+        await gate;
+        return undefined;
+      },
+    });
+    const c = client({ targets: srv.target });
+    try {
+      const first = c.doPut(['bulk'], bulkStream(800_000, 1));
+      await eventually(() => srv.puts.length === 1, 10_000, 'first put held by the handler');
+      expect(srv.server.stats().inflightBytes).toBeGreaterThan(800_000);
+      const err = await c.doPut(['bulk'], bulkStream(800_000, 2)).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(FlightUnavailableError);
+      expect(srv.server.stats().inflight).toBe(1);
+      release();
+      await first;
+      await eventually(() => srv.server.stats().inflightBytes === 0, 10_000, 'bytes released');
+      await expect(c.doPut(['bulk'], bulkStream(800_000, 2))).resolves.toHaveLength(1);
+      expect(srv.server.stats()).toMatchObject({ inflight: 0, inflightBytes: 0, completed: 2 });
+    } finally {
+      release();
+      c.close();
+      await srv.server.close();
+    }
+  });
+
+  it('rejects maxInflightBytes below maxPutBytes at construction', async () => {
+    await expect(startServer({ maxPutBytes: 2 << 20, maxInflightBytes: 1 << 20 })).rejects.toThrow(
+      TypeError,
+    );
   });
 });
 
