@@ -624,14 +624,14 @@ export class LocalFsStore implements ObjectStore {
   /** Removes a crashed writer's leftovers met while listing. Never throws. */
   async #housekeep(dir: string, name: string): Promise<void> {
     try {
-      if (name.startsWith(TEMP_PREFIX) || name.includes('~broken-')) {
+      if (name.startsWith(TEMP_PREFIX)) {
+        // A temp file in use was written (and its mtime stamped) moments ago.
         const st = await lstat(join(dir, name));
-        if (
-          this.#now() - st.mtimeMs > this.#tempGraceMs &&
-          this.#now() - st.ctimeMs > this.#tempGraceMs
-        ) {
-          await unlink(join(dir, name));
-        }
+        if (this.#now() - st.mtimeMs > this.#tempGraceMs) await unlink(join(dir, name));
+      } else if (name.includes('~broken-')) {
+        // A grave shares its lock's inode (and old mtime); its ctime is when it was linked.
+        const st = await lstat(join(dir, name));
+        if (this.#now() - st.ctimeMs > this.#tempGraceMs) await unlink(join(dir, name));
       } else if (name.startsWith(LOCK_PREFIX)) {
         const st = await lstat(join(dir, name));
         if (this.#now() - st.mtimeMs > this.#tempGraceMs) {
