@@ -70,6 +70,10 @@ export class MemoryStore implements ObjectStore {
 
   async close(): Promise<void> {}
 
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
   #entry(key: string): Entry {
     validateKey(key);
     const entry = this.#objects.get(key);
