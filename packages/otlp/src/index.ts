@@ -9,3 +9,17 @@ export { decodeLogsJson } from './json-logs.js';
 export { decodeMetricsJson } from './json-metrics.js';
 export { decodeTracesJson } from './json-traces.js';
 export { fromIpcStream, toIpcStream } from './ipc.js';
+export {
+  BAD_REQUEST_TYPE_URL,
+  encodeExportResponse,
+  encodeRpcStatus,
+  GrpcCode,
+  RETRY_INFO_TYPE_URL,
+} from './replies.js';
+export type {
+  FieldViolation,
+  PartialSuccess,
+  ReplyEncoding,
+  RpcStatus,
+  Signal,
+} from './replies.js';
