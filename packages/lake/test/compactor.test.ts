@@ -3,8 +3,22 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { listAll } from '@sediment/object-store';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Compactor, type CommittedFile, parseDataFileKey, partitionOfHour, readCommittedFiles, readLakeSnapshot, silentLogger } from '../src/index.js';
-import { canonical, download, duckRead, hyparquetTimestamps, oracleRowsForDuck } from './helpers/duck.js';
+import {
+  Compactor,
+  type CommittedFile,
+  parseDataFileKey,
+  partitionOfHour,
+  readCommittedFiles,
+  readLakeSnapshot,
+  silentLogger,
+} from '../src/index.js';
+import {
+  canonical,
+  download,
+  duckRead,
+  hyparquetTimestamps,
+  oracleRowsForDuck,
+} from './helpers/duck.js';
 import { ingestAll, openQueue } from './helpers/queue.js';
 import { storeTargets } from './helpers/stores.js';
 import { H, mixedWorkload, tableOf } from './workload.js';
@@ -16,13 +30,16 @@ afterAll(async () => {
 
 for (const target of storeTargets()) {
   describe.skipIf(!target.available)(`compactor on ${target.name}`, () => {
-    it('commits mixed tables exactly: DuckDB reads every row and value in the right partition', { timeout: 180_000 }, async () => {
+    it('commits mixed tables exactly: DuckDB reads every row and value in the right partition', {
+      timeout: 180_000,
+    }, async () => {
       const { store, cleanup } = await target.open();
       const queue = openQueue(store);
       try {
         const calls = mixedWorkload(42, 40);
         // Several waves → several queue batches → several rounds and commits.
-        for (let i = 0; i < calls.length; i += 8) await ingestAll(queue.ingestor, calls.slice(i, i + 8));
+        for (let i = 0; i < calls.length; i += 8)
+          await ingestAll(queue.ingestor, calls.slice(i, i + 8));
         const compactor = new Compactor({
           store,
           queue: queue.collector,
@@ -39,15 +56,21 @@ for (const target of storeTargets()) {
         const snapshot = await readLakeSnapshot(store);
         expect(snapshot.commit).toBe(drained.commits.at(-1)!.commit);
         // Every data file under the lake is committed: no orphans after a clean run.
-        const listed = (await listAll(store, 'lake/')).filter((m) => parseDataFileKey('lake', m.key)).map((m) => m.key);
+        const listed = (await listAll(store, 'lake/'))
+          .filter((m) => parseDataFileKey('lake', m.key))
+          .map((m) => m.key);
         expect(listed.sort()).toEqual(snapshot.files.map((f) => f.key).sort());
         // A checkpoint was written and the reader protocol agrees with a full replay.
-        expect((await listAll(store, 'lake/_commits/')).some((m) => m.key.endsWith('.checkpoint.json'))).toBe(true);
+        expect(
+          (await listAll(store, 'lake/_commits/')).some((m) => m.key.endsWith('.checkpoint.json')),
+        ).toBe(true);
 
         const dir = await mkdtemp(join(tmpdir(), 'lake-duck-'));
         tmpDirs.push(dir);
-        const byTable = new Map<string, typeof calls[number]['batches']>();
-        for (const c of calls) for (const b of c.batches) byTable.set(tableOf(b), [...(byTable.get(tableOf(b)) ?? []), b]);
+        const byTable = new Map<string, (typeof calls)[number]['batches']>();
+        for (const c of calls)
+          for (const b of c.batches)
+            byTable.set(tableOf(b), [...(byTable.get(tableOf(b)) ?? []), b]);
         for (const [table, batches] of byTable) {
           const files: CommittedFile[] = await readCommittedFiles(store, 'lake', { table });
           expect(files.every((f) => f.table === table)).toBe(true);
@@ -64,7 +87,12 @@ for (const target of storeTargets()) {
             const micros = row.timestamp as bigint;
             const hour = Number(floorDiv(micros, 3_600_000_000n));
             const partition = `dt=${row.dt}/hour=${row.hour}`;
-            if (micros <= 0n && micros % 3_600_000_000n === 0n && partition === partitionOfHour(hour - 1)) continue;
+            if (
+              micros <= 0n &&
+              micros % 3_600_000_000n === 0n &&
+              partition === partitionOfHour(hour - 1)
+            )
+              continue;
             expect(partition).toBe(partitionOfHour(hour));
           }
           const strip = (r: Record<string, unknown>) => {
@@ -78,9 +106,13 @@ for (const target of storeTargets()) {
           const tsColumns = table === 'spans' ? ['timestamp', 'end_timestamp'] : ['timestamp'];
           const sent: Record<string, bigint[]> = {};
           for (const c of tsColumns) {
-            sent[c] = batches.flatMap((b) => Array.from(b.getChild(c)!.data[0]!.values as BigInt64Array)).sort(cmp);
+            sent[c] = batches
+              .flatMap((b) => Array.from(b.getChild(c)!.data[0]!.values as BigInt64Array))
+              .sort(cmp);
           }
-          const read: Record<string, bigint[]> = Object.fromEntries(tsColumns.map((c) => [c, [] as bigint[]]));
+          const read: Record<string, bigint[]> = Object.fromEntries(
+            tsColumns.map((c) => [c, [] as bigint[]]),
+          );
           for (const f of files) {
             const values = await hyparquetTimestamps((await store.get(f.key)).bytes, tsColumns);
             for (const c of tsColumns) read[c]!.push(...(values[c] as bigint[]));

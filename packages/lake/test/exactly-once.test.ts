@@ -40,7 +40,9 @@ function queueOn(store: OpenedStore['store']): TestQueue {
   return q;
 }
 
-async function compactor(options: Omit<CompactorOptions, 'logger'> & { logger?: CompactorOptions['logger'] }) {
+async function compactor(
+  options: Omit<CompactorOptions, 'logger'> & { logger?: CompactorOptions['logger'] },
+) {
   const c = new Compactor({ logger: silentLogger, ...options });
   cleanups.push(() => c.close());
   await c.start();
@@ -49,7 +51,9 @@ async function compactor(options: Omit<CompactorOptions, 'logger'> & { logger?: 
 
 for (const target of storeTargets()) {
   describe.skipIf(!target.available)(`exactly once on ${target.name}`, () => {
-    it('skips a retried idempotency key in the same round, in a later round and after a restart', { timeout: 120_000 }, async () => {
+    it('skips a retried idempotency key in the same round, in a later round and after a restart', {
+      timeout: 120_000,
+    }, async () => {
       const { store } = await setup(target);
       const q1 = queueOn(store);
       const keyA = randomBytes(16);
@@ -65,7 +69,10 @@ for (const target of storeTargets()) {
       const c1 = await compactor({ store, queue: q1.collector });
       await c1.drain();
       // Later round: the retry arrives after the original was committed.
-      await ingestAll(q1.ingestor, [{ entries: [a], key: keyA }, { entries: [spans(3)], key: keyB }]);
+      await ingestAll(q1.ingestor, [
+        { entries: [a], key: keyA },
+        { entries: [spans(3)], key: keyB },
+      ]);
       await c1.drain();
       expect(c1.stats.duplicateEntries).toBe(2);
       await c1.close();
@@ -73,7 +80,10 @@ for (const target of storeTargets()) {
 
       // After a restart the window is reloaded from the commit log.
       const q2 = queueOn(store);
-      await ingestAll(q2.ingestor, [{ entries: [spans(3)], key: keyB }, { entries: [a], key: keyA }]);
+      await ingestAll(q2.ingestor, [
+        { entries: [spans(3)], key: keyB },
+        { entries: [a], key: keyA },
+      ]);
       const c2 = await compactor({ store, queue: q2.collector });
       await c2.drain();
       expect(c2.stats.duplicateEntries).toBe(2);
@@ -91,7 +101,10 @@ for (const target of storeTargets()) {
       const key = randomBytes(8);
       const logs = toIpc(logsBatch({ rows: 7, seed: 9, timestamp: (i) => T0 + BigInt(i) }));
       // One request, two tables under one key (as a metrics request becomes several tables).
-      await ingestAll(q.ingestor, [{ entries: [spans(5, 10)], key }, { entries: [logs], key }]);
+      await ingestAll(q.ingestor, [
+        { entries: [spans(5, 10)], key },
+        { entries: [logs], key },
+      ]);
       const c = await compactor({ store, queue: q.collector, clock, dedupWindowMs: 60_000 });
       await c.drain();
       expect(await committedRows(store)).toEqual({ spans: 10, logs: 7 });
@@ -111,7 +124,12 @@ for (const target of storeTargets()) {
       const { store } = await setup(target);
       const q = queueOn(store);
       const garbage = randomBytes(64);
-      const evil = toIpc(recordBatch('../../evil', [['timestamp', ts([T0])], ['x', utf8(['boom'])]]));
+      const evil = toIpc(
+        recordBatch('../../evil', [
+          ['timestamp', ts([T0])],
+          ['x', utf8(['boom'])],
+        ]),
+      );
       const unknown = toIpc(recordBatch('not_a_table', [['timestamp', ts([T0])]]));
       const noTs = toIpc(recordBatch('logs', [['time', ts([T0])]]));
       await ingestAll(q.ingestor, [
@@ -123,12 +141,24 @@ for (const target of storeTargets()) {
       expect(await committedRows(store)).toEqual({ spans: 40 });
       expect(c.stats.quarantinedEntries).toBe(4);
       const quarantined = drained.commits.flatMap((x) => x.quarantined);
-      expect(quarantined.map((x) => x.reason).sort()).toEqual(['ipc', 'table-name', 'timestamp', 'unknown-table']);
+      expect(quarantined.map((x) => x.reason).sort()).toEqual([
+        'ipc',
+        'table-name',
+        'timestamp',
+        'unknown-table',
+      ]);
       for (const item of quarantined) {
         const raw = (await store.get(item.key)).bytes;
-        const expected = { ipc: garbage, 'table-name': evil, 'unknown-table': unknown, timestamp: noTs }[item.reason]!;
+        const expected = {
+          ipc: garbage,
+          'table-name': evil,
+          'unknown-table': unknown,
+          timestamp: noTs,
+        }[item.reason]!;
         expect(Buffer.from(raw).equals(Buffer.from(expected))).toBe(true);
-        expect(JSON.parse(new TextDecoder().decode((await store.get(`${item.key}.json`)).bytes)).reason).toBe(item.reason);
+        expect(
+          JSON.parse(new TextDecoder().decode((await store.get(`${item.key}.json`)).bytes)).reason,
+        ).toBe(item.reason);
       }
       // Nothing escaped the lake and queue prefixes.
       for (const m of await listAll(store, '')) expect(m.key).toMatch(/^(lake|ingest)\//);
@@ -136,10 +166,15 @@ for (const target of storeTargets()) {
       expect((await c.drain()).batches).toBe(0);
     });
 
-    it('fences a zombie paused before its commit: FencedError, no duplicate, its files are GC orphans', { timeout: 120_000 }, async () => {
+    it('fences a zombie paused before its commit: FencedError, no duplicate, its files are GC orphans', {
+      timeout: 120_000,
+    }, async () => {
       const { store } = await setup(target);
       const q = queueOn(store);
-      await ingestAll(q.ingestor, [1, 2, 3].map((s) => ({ entries: [spans(s)], key: randomBytes(8) })));
+      await ingestAll(
+        q.ingestor,
+        [1, 2, 3].map((s) => ({ entries: [spans(s)], key: randomBytes(8) })),
+      );
       const gated = new GatedStore(store, /_commits\/\d{20}\.json$/);
       gated.closeGate();
       const zombieQueue = openQueue(store);
@@ -161,17 +196,27 @@ for (const target of storeTargets()) {
       expect(await countDistinct(store, 'spans', 'span_id')).toEqual([200n, 200n]);
       expect((await orphanKeys(store)).sort()).toEqual(zombieFiles.sort());
       // GC keeps young orphans, then removes them after the grace period.
-      expect((await collectOrphans(store, 'lake', { gracePeriodMs: 3_600_000 })).deleted).toEqual([]);
-      const gc = await collectOrphans(store, 'lake', { gracePeriodMs: 3_600_000, now: () => Date.now() + 7_200_000 });
+      expect((await collectOrphans(store, 'lake', { gracePeriodMs: 3_600_000 })).deleted).toEqual(
+        [],
+      );
+      const gc = await collectOrphans(store, 'lake', {
+        gracePeriodMs: 3_600_000,
+        now: () => Date.now() + 7_200_000,
+      });
       expect([...gc.deleted].sort()).toEqual(zombieFiles.sort());
       expect(await orphanKeys(store)).toEqual([]);
       expect(await countDistinct(store, 'spans', 'span_id')).toEqual([200n, 200n]);
     });
 
-    it('adopts a commit a zombie slipped in before the new collector committed', { timeout: 120_000 }, async () => {
+    it('adopts a commit a zombie slipped in before the new collector committed', {
+      timeout: 120_000,
+    }, async () => {
       const { store } = await setup(target);
       const q = queueOn(store);
-      await ingestAll(q.ingestor, [1, 2].map((s) => ({ entries: [spans(s)], key: randomBytes(8) })));
+      await ingestAll(
+        q.ingestor,
+        [1, 2].map((s) => ({ entries: [spans(s)], key: randomBytes(8) })),
+      );
       const gated = new GatedStore(store, /_commits\/\d{20}\.json$/);
       gated.closeGate();
       const zombieQueue = openQueue(store);
@@ -194,4 +239,3 @@ for (const target of storeTargets()) {
     });
   });
 }
-

@@ -39,7 +39,11 @@ function stamps(kind: number, r: () => number, rows: number): (i: number) => big
     case 0: // inside one hour
       return (i) => eve - 3n * H + BigInt(i) * 1_000_003n + BigInt(Math.floor(r() * 1000));
     case 1: // across the year boundary, interleaved
-      return (i) => eve + H - BigInt(rows) * 500_000_000n + BigInt(i) * 1_000_000_001n * (i % 2 === 0 ? 1n : -1n);
+      return (i) =>
+        eve +
+        H -
+        BigInt(rows) * 500_000_000n +
+        BigInt(i) * 1_000_000_001n * (i % 2 === 0 ? 1n : -1n);
     case 2: // exact boundary ns
       return (i) => eve + (i % 3 === 0 ? H - 1n : i % 3 === 1 ? H : 0n) + BigInt(Math.floor(i / 3));
     case 3: // epoch and pre-1970
@@ -49,7 +53,11 @@ function stamps(kind: number, r: () => number, rows: number): (i: number) => big
   }
 }
 
-export function mixedWorkload(seed: number, calls: number, options: { maxRows?: number } = {}): Call[] {
+export function mixedWorkload(
+  seed: number,
+  calls: number,
+  options: { maxRows?: number } = {},
+): Call[] {
   const r = rng(seed);
   const tables = Object.keys(gens);
   const out: Call[] = [];

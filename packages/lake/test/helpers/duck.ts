@@ -20,7 +20,11 @@ import type { CommittedFile } from '../../src/index.js';
 import { rowsOf, type Value } from '../fixtures/oracle.js';
 
 /** Copies committed files to `dir` under their keys; returns the local paths. */
-export async function download(store: ObjectStore, files: readonly CommittedFile[], dir: string): Promise<string[]> {
+export async function download(
+  store: ObjectStore,
+  files: readonly CommittedFile[],
+  dir: string,
+): Promise<string[]> {
   const paths: string[] = [];
   for (const f of files) {
     const path = join(dir, f.key);
@@ -34,14 +38,21 @@ export async function download(store: ObjectStore, files: readonly CommittedFile
 function normDuck(v: unknown): Value {
   if (v === null || v === undefined) return null;
   if (v instanceof DuckDBTimestampTZValue) return v.micros;
-  if (v instanceof DuckDBMapValue) return v.entries.map((e) => [normDuck(e.key), normDuck(e.value)]);
+  if (v instanceof DuckDBMapValue)
+    return v.entries.map((e) => [normDuck(e.key), normDuck(e.value)]);
   if (v instanceof DuckDBListValue) return v.items.map(normDuck);
   if (v instanceof DuckDBStructValue) {
     const o: Record<string, Value> = {};
     for (const [k, x] of Object.entries(v.entries)) o[k] = normDuck(x);
     return o;
   }
-  if (typeof v === 'number' || typeof v === 'bigint' || typeof v === 'string' || typeof v === 'boolean') return v;
+  if (
+    typeof v === 'number' ||
+    typeof v === 'bigint' ||
+    typeof v === 'string' ||
+    typeof v === 'boolean'
+  )
+    return v;
   return String(v);
 }
 
@@ -59,11 +70,15 @@ function toDuckShape(type: DataType, v: Value): Value {
     case Type.Map: {
       const entry = (type.children[0] as Field).type as DataType;
       const [kf, vf] = entry.children as Field[];
-      return (v as Value[][]).map(([k, x]) => [toDuckShape(kf!.type, k!), toDuckShape(vf!.type, x!)]);
+      return (v as Value[][]).map(([k, x]) => [
+        toDuckShape(kf!.type, k!),
+        toDuckShape(vf!.type, x!),
+      ]);
     }
     case Type.Struct: {
       const o: Record<string, Value> = {};
-      for (const f of type.children as Field[]) o[f.name] = toDuckShape(f.type, (v as Record<string, Value>)[f.name] ?? null);
+      for (const f of type.children as Field[])
+        o[f.name] = toDuckShape(f.type, (v as Record<string, Value>)[f.name] ?? null);
       return o;
     }
     default:
@@ -74,7 +89,8 @@ function toDuckShape(type: DataType, v: Value): Value {
 export function oracleRowsForDuck(batch: RecordBatch): Record<string, Value>[] {
   return rowsOf(batch).map((row) => {
     const o: Record<string, Value> = {};
-    for (const f of batch.schema.fields) o[f.name] = toDuckShape(f.type as DataType, row[f.name] ?? null);
+    for (const f of batch.schema.fields)
+      o[f.name] = toDuckShape(f.type as DataType, row[f.name] ?? null);
     return o;
   });
 }
@@ -132,8 +148,14 @@ export async function duckScalar(sql: string): Promise<Value> {
 }
 
 /** Exact int64 nanosecond values of top-level timestamp columns, via hyparquet. */
-export async function hyparquetTimestamps(bytes: Uint8Array, columns: readonly string[]): Promise<Record<string, (bigint | null)[]>> {
-  const file = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+export async function hyparquetTimestamps(
+  bytes: Uint8Array,
+  columns: readonly string[],
+): Promise<Record<string, (bigint | null)[]>> {
+  const file = bytes.buffer.slice(
+    bytes.byteOffset,
+    bytes.byteOffset + bytes.byteLength,
+  ) as ArrayBuffer;
   const rows = await parquetReadObjects({
     file,
     columns: [...columns],

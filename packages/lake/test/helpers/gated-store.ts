@@ -3,7 +3,13 @@
  * a key matching `pattern` waits while the gate is closed. `reached` resolves when the
  * first such put arrives (the holder is then "after writing files, before commit").
  */
-import type { GetResult, ObjectMeta, ObjectStore, PutOptions, PutResult } from '@sediment/object-store';
+import type {
+  GetResult,
+  ObjectMeta,
+  ObjectStore,
+  PutOptions,
+  PutResult,
+} from '@sediment/object-store';
 
 export class GatedStore implements ObjectStore {
   readonly description: string;

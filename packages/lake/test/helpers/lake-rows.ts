@@ -7,7 +7,10 @@ import { parseDataFileKey, readLakeSnapshot } from '../../src/index.js';
 import { download, duckScalar } from './duck.js';
 
 /** Rows per table according to the commit log. */
-export async function committedRows(store: ObjectStore, prefix = 'lake'): Promise<Record<string, number>> {
+export async function committedRows(
+  store: ObjectStore,
+  prefix = 'lake',
+): Promise<Record<string, number>> {
   const { files } = await readLakeSnapshot(store, prefix);
   const out: Record<string, number> = {};
   for (const f of files) out[f.table] = (out[f.table] ?? 0) + f.rows;
@@ -29,7 +32,9 @@ export async function countDistinct(
     const paths = await download(store, mine, dir);
     const list = paths.map((p) => `'${p}'`).join(', ');
     const total = (await duckScalar(`SELECT count(*) FROM read_parquet([${list}])`)) as bigint;
-    const distinct = (await duckScalar(`SELECT count(DISTINCT ${column}) FROM read_parquet([${list}])`)) as bigint;
+    const distinct = (await duckScalar(
+      `SELECT count(DISTINCT ${column}) FROM read_parquet([${list}])`,
+    )) as bigint;
     return [total, distinct];
   } finally {
     await rm(dir, { recursive: true, force: true });

@@ -8,7 +8,10 @@ export interface TestQueue {
   close(): Promise<void>;
 }
 
-export function openQueue(store: ObjectStore, options: { flushIntervalMs?: number } = {}): TestQueue {
+export function openQueue(
+  store: ObjectStore,
+  options: { flushIntervalMs?: number } = {},
+): TestQueue {
   const ingestor = new Ingestor({ store, flushIntervalMs: options.flushIntervalMs ?? 5 });
   const collector = new Collector({ store });
   return {
