@@ -58,10 +58,10 @@ export function liveness(holder: ProcessIdentity): Liveness {
     // EPERM: the pid exists but belongs to another user; check it below.
   }
   const stat = readProcStat(holder.pid);
-  if (stat === undefined) {
-    // No /proc (not Linux), or the process exited between the two checks.
-    return me.startTime === undefined ? 'alive' : 'dead';
-  }
+  // The pid exists (kill said so) but /proc does not show it: no /proc (not Linux), a
+  // /proc mounted with hidepid, or it exited a moment ago. Only the last is "dead", and
+  // the next poll sees ESRCH then; assuming alive is the safe side.
+  if (stat === undefined) return 'alive';
   if (stat.state === 'Z' || stat.state === 'X') return 'dead';
   if (holder.startTime !== undefined && stat.startTime !== holder.startTime) return 'dead';
   return 'alive';

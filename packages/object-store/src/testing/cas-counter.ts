@@ -63,7 +63,7 @@ export async function casIncrement(
   worker: string,
   seq: number,
   stats: IncrementStats = newIncrementStats(),
-  maxAttempts = 100_000,
+  maxAttempts = 10_000,
 ): Promise<void> {
   let failuresInARow = 0;
   for (let attempt = 0; attempt < maxAttempts; attempt++) {
