@@ -36,6 +36,12 @@ export interface GetResult extends ObjectMeta {
   readonly bytes: Uint8Array;
 }
 
+/**
+ * An object store. Every implementation is linearizable per key: each call takes effect
+ * at one instant between its start and its answer, as seen by every client in every
+ * process. Implementations must pass `defineObjectStoreConformance`
+ * (`@sediment/object-store/testing`); semantics per backend: docs/001-object-store.md.
+ */
 export interface ObjectStore {
   /** Human-readable location for logs, e.g. `file:///var/lib/sediment` or `s3://bucket/prefix`.
    *  Never contains credentials. */
