@@ -118,8 +118,8 @@ for (const target of storeTargets()) {
             for (const c of tsColumns) read[c]!.push(...(values[c] as bigint[]));
             // Min/max recorded in the commit are exact.
             const own = values.timestamp as bigint[];
-            expect(f.minTimestampNs).toBe(own.reduce((a, b) => (b < a ? b : a)).toString());
-            expect(f.maxTimestampNs).toBe(own.reduce((a, b) => (b > a ? b : a)).toString());
+            expect(f.minTimestampNs).toBe(own.reduce(minBig).toString());
+            expect(f.maxTimestampNs).toBe(own.reduce(maxBig).toString());
             const [lo, hi] = [BigInt(f.minTimestampNs!), BigInt(f.maxTimestampNs!)];
             expect(f.partition).toBe(partitionOfHour(Number(floorDiv(lo, H))));
             expect(floorDiv(lo, H)).toBe(floorDiv(hi, H));
@@ -132,6 +132,14 @@ for (const target of storeTargets()) {
       }
     });
   });
+}
+
+function minBig(a: bigint, b: bigint): bigint {
+  return b < a ? b : a;
+}
+
+function maxBig(a: bigint, b: bigint): bigint {
+  return b > a ? b : a;
 }
 
 function cmp(a: bigint, b: bigint): number {
