@@ -61,7 +61,15 @@ function mutate(r: Rng, input: Uint8Array): Uint8Array {
     case 6: {
       // huge varint where a length may be
       const s = at();
-      return concat(b.subarray(0, s), r.pick([[0xff, 0xff, 0xff, 0xff, 0x0f], [0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01], [0xfe, 0xff, 0xff, 0xff, 0x07]]), b.subarray(s + 1));
+      return concat(
+        b.subarray(0, s),
+        r.pick([
+          [0xff, 0xff, 0xff, 0xff, 0x0f],
+          [0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01],
+          [0xfe, 0xff, 0xff, 0xff, 0x07],
+        ]),
+        b.subarray(s + 1),
+      );
     }
     case 7: {
       // swap two slices
@@ -69,11 +77,17 @@ function mutate(r: Rng, input: Uint8Array): Uint8Array {
       const c = at();
       const [x, y] = a < c ? [a, c] : [c, a];
       const len = Math.min(1 + r.int(32), y - x);
-      return concat(b.subarray(0, x), b.subarray(y, y + len), b.subarray(x + len, y), b.subarray(x, x + len), b.subarray(y + len));
+      return concat(
+        b.subarray(0, x),
+        b.subarray(y, y + len),
+        b.subarray(x + len, y),
+        b.subarray(x, x + len),
+        b.subarray(y + len),
+      );
     }
     default: {
       // several mutations at once
-      let out = b;
+      let out: Uint8Array = b;
       for (let i = 0; i < 3; i++) out = mutate(r, out);
       return out;
     }
@@ -105,13 +119,16 @@ function run(decoder: Decoder, input: Uint8Array, stats: Stats, label: string): 
       stats.invalid++;
       return;
     }
-    throw new Error(`${label}: unexpected ${(e as Error)?.name}: ${(e as Error)?.message}`, { cause: e });
+    throw new Error(`${label}: unexpected ${(e as Error)?.name}: ${(e as Error)?.message}`, {
+      cause: e,
+    });
   }
   stats.ok++;
   // Whatever decodes is a well-formed batch that survives the IPC round trip.
   for (const t of result.tables) {
     expect(t.batch.numRows).toBeGreaterThan(0);
-    if (stats.ok % 97 === 0) expect(fromIpcStream(toIpcStream(t.table, t.batch)).batch.numRows).toBe(t.batch.numRows);
+    if (stats.ok % 97 === 0)
+      expect(fromIpcStream(toIpcStream(t.table, t.batch)).batch.numRows).toBe(t.batch.numRows);
   }
 }
 
@@ -123,10 +140,15 @@ describe('fuzzing', async () => {
       { t: TraceRequest, o: genTraces(r) },
       { t: LogsRequest, o: genLogs(r) },
       { t: MetricsRequest, o: genMetrics(r) },
-    ].map(({ t, o }) => ({ proto: encode(t, o), json: new TextEncoder().encode(JSON.stringify(toOtlpJson(t, o, r))) }));
+    ].map(({ t, o }) => ({
+      proto: encode(t, o),
+      json: new TextEncoder().encode(JSON.stringify(toOtlpJson(t, o, r))),
+    }));
   };
   // Small generated requests only (the 10k-attribute ones would just slow this down).
-  const corpus: Array<Array<{ proto: Uint8Array; json: Uint8Array }>> = [sdk.map((p) => ({ proto: p.protobuf, json: p.json }))];
+  const corpus: Array<Array<{ proto: Uint8Array; json: Uint8Array }>> = [
+    sdk.map((p) => ({ proto: p.protobuf, json: p.json })),
+  ];
   for (let seed = 1; corpus.length < 8; seed++) {
     const c = gen(seed * 31);
     if (c.every((x) => x.proto.length < 20_000 && x.proto.length > 200)) corpus.push(c);
@@ -167,7 +189,8 @@ describe('fuzzing', async () => {
       for (const d of [...PROTO, ...JSON_DECODERS]) run(d, input, stats, `random ${i}`);
     }
     for (const [signal, p] of corpus[0]!.entries()) {
-      for (let n = 0; n < p.proto.length; n += 1 + (n >> 6)) run(PROTO[signal]!, p.proto.subarray(0, n), stats, `prefix ${n}`);
+      for (let n = 0; n < p.proto.length; n += 1 + (n >> 6))
+        run(PROTO[signal]!, p.proto.subarray(0, n), stats, `prefix ${n}`);
     }
     expect(stats.invalid).toBeGreaterThan(0);
   });
