@@ -17,7 +17,7 @@ const projects = [
   'services/acceptor',
 ];
 
-const conditions = ['sediment-src', 'node', 'import', 'module', 'default'];
+const conditions = ['sediment-src', 'node', 'import', 'default'];
 
 export default defineConfig({
   resolve: { conditions },
