@@ -29,6 +29,8 @@ export type AppendOutcome =
 export interface AppendObserver {
   onRead?(): void;
   onWrite?(): void;
+  /** A manifest write succeeded, enqueueing `batches` batches. */
+  onCommit?(batches: number): void;
   /** `stale` is true when the write used the cached manifest and lost. */
   onConflict?(stale: boolean): void;
   onTransient?(err: unknown, maybeApplied: boolean): void;
@@ -149,6 +151,7 @@ export class ManifestAppender {
       try {
         this.#observer.onWrite?.();
         const etag = await writeManifest(this.#store, this.#path, bytes, snapshot.etag);
+        this.#observer.onCommit?.(pending.length);
         for (let k = 0; k < pending.length; k++) {
           outcomes[pending[k]!] = { ok: true, sequence: added[k]!.sequence };
         }

@@ -96,6 +96,8 @@ export interface IngestorMetrics {
   readonly batchWriteAttempts: number;
   readonly manifestReads: number;
   readonly manifestWrites: number;
+  /** Manifest writes that succeeded (each enqueues one or more batches). */
+  readonly manifestCommits: number;
   /** Manifest writes that lost to another writer (re-read and retried). */
   readonly manifestConflicts: number;
   /** Conflicts of optimistic writes against the cached manifest (a subset of the above). */
@@ -147,7 +149,8 @@ class Handle implements IngestHandle {
  *
  * - A batch is sealed when its record block reaches `flushSizeBytes`, when
  *   `flushIntervalMs` has passed since its FIRST input (later inputs never push the
- *   deadline back, so constant input cannot starve the timer), or on `flush()`/`close()`.
+ *   deadline back, so constant input cannot starve the timer), when a caller has to wait
+ *   for buffer space (`maxBufferedInputs` reached), or on `flush()`/`close()`.
  * - Sealed batches are written concurrently (up to `maxConcurrentWrites`) and appended
  *   strictly in seal order; batches that are ready together share one manifest write.
  *   New input keeps buffering into the next batch meanwhile.
@@ -200,6 +203,7 @@ export class Ingestor implements AsyncDisposable {
     batchWriteAttempts: 0,
     manifestReads: 0,
     manifestWrites: 0,
+    manifestCommits: 0,
     manifestConflicts: 0,
     manifestStaleCache: 0,
     transientErrors: 0,
@@ -250,6 +254,7 @@ export class Ingestor implements AsyncDisposable {
     this.#appender = new ManifestAppender(this.#store, manifestPath, this.#retry, this.#random, {
       onRead: () => m.manifestReads++,
       onWrite: () => m.manifestWrites++,
+      onCommit: () => m.manifestCommits++,
       onConflict: (stale) => {
         m.manifestConflicts++;
         if (stale) m.manifestStaleCache++;
@@ -291,6 +296,9 @@ export class Ingestor implements AsyncDisposable {
       throw new InvalidArgumentError('metadata must be a Uint8Array of at most 4 GiB - 1 bytes');
     }
     if (this.#inflight >= this.#maxBufferedInputs || this.#waiters.length > 0) {
+      // Buffer full: the open batch cannot grow until something becomes durable, so
+      // waiting for the interval would only stall the caller. Flush it now.
+      this.#seal();
       // The slot is handed over by #release(), so late callers cannot barge ahead.
       await new Promise<void>((resolve, reject) => this.#waiters.push({ resolve, reject }));
       if (this.#closed) {
