@@ -115,6 +115,18 @@ describe('Ingestor', () => {
     expect((await next.awaitDurable()).sequence).toBe(1n);
   });
 
+  it('seals a batch at half of maxBufferedInputs so the next one fills meanwhile', async () => {
+    const { ingestor } = setup({ maxBufferedInputs: 4 });
+    const a = await ingestor.ingest([te.encode('a')]);
+    const b = await ingestor.ingest([te.encode('b')]);
+    const c = await ingestor.ingest([te.encode('c')]);
+    const [da, db] = await Promise.all([a.awaitDurable(), b.awaitDurable()]);
+    expect(da.location).toBe(db.location);
+    expect(ingestor.metrics().bufferedInputs).toBe(1);
+    await ingestor.flush();
+    expect((await c.awaitDurable()).sequence).toBe(1n);
+  });
+
   it('flushes on the interval', async () => {
     const { ingestor } = setup({ flushIntervalMs: 20 });
     const h = await ingestor.ingest([te.encode('tick')]);

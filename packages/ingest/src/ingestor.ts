@@ -169,6 +169,8 @@ export class Ingestor implements AsyncDisposable {
   readonly #flushIntervalMs: number;
   readonly #flushSizeBytes: number;
   readonly #maxBufferedInputs: number;
+  /** Half the buffer: the next batch can fill while this one is written. */
+  readonly #sealAtInputs: number;
   readonly #compression: BatchCompression;
   readonly #zstdLevel: number | undefined;
   readonly #dataPathPrefix: string;
@@ -227,6 +229,7 @@ export class Ingestor implements AsyncDisposable {
       'maxBufferedInputs',
       2 ** 31,
     );
+    this.#sealAtInputs = Math.max(1, Math.ceil(this.#maxBufferedInputs / 2));
     this.#maxConcurrentWrites = positive(
       options.maxConcurrentWrites ?? DEFAULT_MAX_CONCURRENT_WRITES,
       'maxConcurrentWrites',
@@ -334,7 +337,10 @@ export class Ingestor implements AsyncDisposable {
     m.entries += entries.length;
     m.entryBytes += bytes;
 
-    if (open.blockBytes >= this.#flushSizeBytes) {
+    if (
+      open.blockBytes >= this.#flushSizeBytes ||
+      open.inputs.length >= this.#sealAtInputs
+    ) {
       this.#seal();
     } else if (this.#timer === undefined) {
       // Armed by the batch's first input and never re-armed by later ones.
