@@ -5,7 +5,9 @@ import {
   type DecodedManifest,
   MANIFEST_FOOTER_BYTES,
   type ManifestEntry,
+  type ManifestTail,
   type MetadataItem,
+  manifestTail,
 } from './manifest-codec.js';
 import {
   firstAvailable,
@@ -14,6 +16,12 @@ import {
   writeManifest,
 } from './manifest-store.js';
 import { backoffDelay, isConflict, isTransient, monotonicNow, type RetryPolicy } from './retry.js';
+
+/** The manifest an append builds on; `etag` undefined = the manifest does not exist. */
+interface Current {
+  readonly tail: ManifestTail;
+  readonly etag: string | undefined;
+}
 
 /** One batch object to enqueue. */
 export interface AppendItem {
@@ -57,7 +65,8 @@ export class ManifestAppender {
   readonly #retry: RetryPolicy;
   readonly #random: () => number;
   readonly #observer: AppendObserver;
-  #cache: ManifestSnapshot | undefined;
+  /** The manifest this producer wrote last, as written (no read needed to append to it). */
+  #cache: Current | undefined;
 
   constructor(
     store: ObjectStore,
@@ -84,8 +93,8 @@ export class ManifestAppender {
     let pending = items.map((_, i) => i);
     /** Item index → sequences at which a maybe-applied write tried to put it. */
     const ambiguous = new Map<number, bigint[]>();
-    let snapshot = this.#cache;
-    let fromCache = snapshot !== undefined;
+    let current = this.#cache;
+    let fromCache = current !== undefined;
     let lastError: unknown;
 
     const failPending = (cause: unknown, retryable: boolean, why: string) => {
@@ -114,8 +123,9 @@ export class ManifestAppender {
         }
         if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
       }
-      if (snapshot === undefined) {
+      if (current === undefined) {
         fromCache = false;
+        let snapshot: ManifestSnapshot;
         try {
           this.#observer.onRead?.();
           snapshot = await readManifest(this.#store, this.#path);
@@ -132,9 +142,10 @@ export class ManifestAppender {
           pending = this.#resolveAmbiguity(snapshot.manifest, items, pending, ambiguous, outcomes);
           if (pending.length === 0) break;
         }
+        current = { tail: manifestTail(snapshot.manifest), etag: snapshot.etag };
       }
 
-      const base = snapshot.manifest;
+      const base = current.tail;
       let sequence = base.nextSequence;
       const added: ManifestEntry[] = pending.map((i) => ({
         sequence: sequence++,
@@ -150,20 +161,20 @@ export class ManifestAppender {
       }
       try {
         this.#observer.onWrite?.();
-        const etag = await writeManifest(this.#store, this.#path, bytes, snapshot.etag);
+        const etag = await writeManifest(this.#store, this.#path, bytes, current.etag);
         this.#observer.onCommit?.(pending.length);
         for (let k = 0; k < pending.length; k++) {
           outcomes[pending[k]!] = { ok: true, sequence: added[k]!.sequence };
         }
         this.#cache = {
-          manifest: {
-            entries: [...base.entries, ...added],
+          tail: {
+            entryBytes: bytes.subarray(0, bytes.byteLength - MANIFEST_FOOTER_BYTES),
+            entryCount: base.entryCount + added.length,
+            lastSequence: added.at(-1)?.sequence ?? base.lastSequence,
             nextSequence: sequence,
             epoch: base.epoch,
-            entryBytes: bytes.subarray(0, bytes.byteLength - MANIFEST_FOOTER_BYTES),
           },
           etag,
-          size: bytes.byteLength,
         };
         pending = [];
       } catch (err) {
@@ -185,7 +196,7 @@ export class ManifestAppender {
           failPending(err, false, `writing the manifest failed: ${describe(err)}`);
           break;
         }
-        snapshot = undefined;
+        current = undefined;
       }
     }
     return outcomes as AppendOutcome[];

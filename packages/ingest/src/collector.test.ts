@@ -169,6 +169,7 @@ describe('Collector', () => {
       flush: () => older.flush(),
       gc: () => older.gc(),
       stats: () => older.stats(),
+      verifyEpoch: () => older.verifyEpoch(),
     };
     for (const [name, attempt] of Object.entries(attempts)) {
       const err = await attempt().then(
@@ -181,6 +182,7 @@ describe('Collector', () => {
       expect((err as FencedError).epoch).toBe(1n);
       expect((err as FencedError).currentEpoch).toBe(2n);
     }
+    expect(await newer.verifyEpoch()).toBe(2n);
     // The older collector's acks never reached the manifest; the newer one sees everything.
     expect((await manifestOf(store)).entries).toHaveLength(3);
     expect(await drain(newer)).toHaveLength(6);

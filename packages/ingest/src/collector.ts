@@ -296,6 +296,17 @@ export class Collector implements AsyncDisposable {
   }
 
   /**
+   * Reads the manifest and throws `FencedError` unless this collector still holds the
+   * epoch. Call it right before a downstream commit to narrow the window in which a
+   * fenced collector could still commit (the downstream commit itself must be
+   * conditional too; see docs/002-ingest-queue.md §6).
+   */
+  async verifyEpoch(): Promise<bigint> {
+    await this.#read();
+    return this.#epoch!;
+  }
+
+  /**
    * Rewrites the manifest without the acked entries (conditional write, retried on
    * conflict with producers; `next_sequence` is kept). Idempotent.
    * @throws FencedError, store errors that outlived the retry deadline.

@@ -48,7 +48,9 @@ export {
   MANIFEST_FORMAT_VERSION,
   type Manifest,
   type ManifestEntry,
+  type ManifestTail,
   type MetadataItem,
+  manifestTail,
 } from './manifest-codec.js';
 export { type ManifestSnapshot, readManifest } from './manifest-store.js';
 export { DEFAULT_RETRY_POLICY, type RetryPolicy } from './retry.js';

@@ -337,10 +337,7 @@ export class Ingestor implements AsyncDisposable {
     m.entries += entries.length;
     m.entryBytes += bytes;
 
-    if (
-      open.blockBytes >= this.#flushSizeBytes ||
-      open.inputs.length >= this.#sealAtInputs
-    ) {
+    if (open.blockBytes >= this.#flushSizeBytes || open.inputs.length >= this.#sealAtInputs) {
       this.#seal();
     } else if (this.#timer === undefined) {
       // Armed by the batch's first input and never re-armed by later ones.

@@ -50,6 +50,30 @@ export interface DecodedManifest extends Manifest {
   readonly entryBytes: Uint8Array;
 }
 
+/**
+ * What appending needs of an existing manifest: its raw entry bytes and footer values.
+ * Holding only this (not decoded entries, whose payloads are views into older buffers)
+ * keeps a producer's cached manifest from pinning every manifest it ever read.
+ */
+export interface ManifestTail {
+  readonly entryBytes: Uint8Array;
+  readonly entryCount: number;
+  /** Sequence of the last entry; undefined when there are none. */
+  readonly lastSequence: bigint | undefined;
+  readonly nextSequence: bigint;
+  readonly epoch: bigint;
+}
+
+export function manifestTail(manifest: DecodedManifest): ManifestTail {
+  return {
+    entryBytes: manifest.entryBytes,
+    entryCount: manifest.entries.length,
+    lastSequence: manifest.entries.at(-1)?.sequence,
+    nextSequence: manifest.nextSequence,
+    epoch: manifest.epoch,
+  };
+}
+
 /** What a missing manifest object means. */
 export const EMPTY_MANIFEST: DecodedManifest = Object.freeze({
   entries: Object.freeze([]) as readonly ManifestEntry[],
@@ -77,10 +101,11 @@ export function encodeManifest(manifest: Manifest): Uint8Array {
  * @throws InvalidArgumentError when a value does not fit its field.
  */
 export function appendManifest(
-  base: DecodedManifest,
+  base: DecodedManifest | ManifestTail,
   added: readonly ManifestEntry[],
   footer: { nextSequence?: bigint; epoch?: bigint; entryCount?: number } = {},
 ): Uint8Array {
+  const tail = 'entries' in base ? manifestTail(base) : base;
   const encodedLocations = added.map((e) => utf8.encode(e.location));
   let size = base.entryBytes.byteLength + MANIFEST_FOOTER_BYTES;
   for (let i = 0; i < added.length; i++) size += 4 + entryBodySize(added[i]!, encodedLocations[i]!);
@@ -88,7 +113,7 @@ export function appendManifest(
   const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
   out.set(base.entryBytes, 0);
   let o = base.entryBytes.byteLength;
-  let lastSequence = base.entries.at(-1)?.sequence ?? -1n;
+  let lastSequence = tail.lastSequence ?? -1n;
   for (let i = 0; i < added.length; i++) {
     const entry = added[i]!;
     const location = encodedLocations[i]!;
@@ -120,7 +145,7 @@ export function appendManifest(
       o += entry.extra.byteLength;
     }
   }
-  const entryCount = footer.entryCount ?? base.entries.length + added.length;
+  const entryCount = footer.entryCount ?? tail.entryCount + added.length;
   let nextSequence = footer.nextSequence ?? base.nextSequence;
   if (footer.nextSequence === undefined && lastSequence >= nextSequence) {
     nextSequence = lastSequence + 1n;
