@@ -214,9 +214,6 @@ async function contention(procs: number) {
 console.log(
   `\n2) manifest contention on local-fs: N producer processes, ${SECONDS} s, 256 B entries, flush every 5 ms`,
 );
-console.log(
-  'procs  appends/s  vs 1 proc  vs CAS  batches/s  ingests/s  write attempts  conflicts  conflict rate  (stale cache)  failed',
-);
 // Baseline: one process doing read + conditional put on one key, as fast as it can.
 const casRoot = await mkdtemp(join(tmpdir(), 'bench-ingest-cas-'));
 tmpRoots.push(casRoot);
@@ -233,6 +230,9 @@ while (performance.now() - casStart < SECONDS * 1000) {
 const casPerSec = casOps / ((performance.now() - casStart) / 1000);
 console.log(
   `baseline: raw read + conditional put on one local-fs key, 1 process: ${casPerSec.toFixed(0)} CAS/s`,
+);
+console.log(
+  'procs  appends/s  vs 1 proc  vs CAS  batches/s  ingests/s  write attempts  conflicts  conflict rate  (stale cache)  failed',
 );
 let single: number | undefined;
 for (const procs of PROCS) {
