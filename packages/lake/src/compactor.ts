@@ -713,6 +713,13 @@ export class Compactor implements AsyncDisposable {
         if (!ok) continue; // bad entries found: round rebuilt, try again
       }
       await this.#writeQuarantine(round);
+      if (this.#queue.verifyEpoch) {
+        try {
+          await this.#queue.verifyEpoch();
+        } catch (err) {
+          throw this.#mapQueueError(err);
+        }
+      }
       if (this.#clock.now() - round.writtenAtMs > grace / 2) continue;
       const state = this.#state!;
       const n = state.commit + 1;
@@ -744,7 +751,9 @@ export class Compactor implements AsyncDisposable {
       fenced = true;
     } else {
       try {
-        await this.#queue.flush(); // reads the manifest: the authoritative epoch check
+        // Reads the manifest: the authoritative epoch check.
+        if (this.#queue.verifyEpoch) await this.#queue.verifyEpoch();
+        else await this.#queue.flush();
       } catch (err) {
         if (!isQueueFenced(err)) throw err;
         fenced = true;

@@ -34,6 +34,13 @@ export interface QueueSource {
   ack(sequence: bigint): Promise<void>;
   /** Removes acked batches from the queue. Reads the manifest: throws when fenced. */
   flush(): Promise<unknown>;
+  /**
+   * Reads the queue state and throws the fenced error unless this consumer still holds
+   * its epoch. Called right before every commit (narrows the window in which a fenced
+   * compactor could still commit) and to diagnose a lost commit race; when absent,
+   * `flush()` serves for the latter.
+   */
+  verifyEpoch?(): Promise<unknown>;
   /** Epoch held after `initialize()`, when the queue exposes it (recorded in commits). */
   readonly epoch?: bigint | undefined;
   /** Deletes unreferenced batch objects; called now and then between rounds. */
