@@ -1,10 +1,12 @@
 import { OutputTooLargeError } from './errors.js';
 
 /**
- * Caps the column memory one decode may allocate. Every column charges its buffer
- * allocations (initial and growth) here, so no input, however crafted, makes the
- * decoder allocate more than `limit` bytes: buffers only grow as values are actually
- * written, never from a length prefix read off the wire.
+ * Caps the column memory one decode may use. Every column charges the capacity it
+ * grows to during a decode here, so no input, however crafted, makes the decoder use
+ * more than `limit` bytes: capacities only grow as values are actually written,
+ * never from a length prefix read off the wire. (Column buffers are reused from one
+ * decode to the next; the accounting is per decode and does not depend on what an
+ * earlier decode left allocated.)
  */
 export class Budget {
   used = 0;
@@ -27,3 +29,9 @@ export function nextCapacity(current: number, needed: number): number {
   while (cap < needed) cap *= 2;
   return cap;
 }
+
+/**
+ * Buffers larger than this are dropped when a column is reset for the next decode,
+ * so one huge request does not pin its memory for the life of the process.
+ */
+export const RETAIN_BYTES = 256 * 1024;

@@ -1,47 +1,64 @@
 import { type Data, type Dictionary, makeData, makeVector, type Utf8 } from 'apache-arrow';
-import { type Budget, nextCapacity } from './budget.js';
+import { type Budget, nextCapacity, RETAIN_BYTES } from './budget.js';
 import { packBits } from './col-fixed.js';
 import { Utf8Column } from './col-utf8.js';
 import { InvalidInputError } from './errors.js';
 import { bytesEqual, hashBytes } from './text.js';
 
 const encoder = new TextEncoder();
+const MAX_STRING_CACHE = 4096;
 
 /**
  * A dictionary-encoded Utf8 column (Int32 indices). Values are de-duplicated through
  * an open-addressing hash table over their UTF-8 bytes, so protobuf input is looked
  * up without decoding a JS string. The JSON path looks strings up through a small
  * Map first and falls back to the same byte table, so one batch never holds the
- * same value twice.
+ * same value twice. Buffers are reused from one decode to the next (`reset`).
  */
 export class DictColumn {
-  indices: Int32Array;
+  indices = new Int32Array(0);
   length = 0;
   valid: Uint8Array | null = null;
   nullCount = 0;
   /** The dictionary's values, in index order. */
   readonly values: Utf8Column;
-  private hashes: Int32Array;
-  private slots: Int32Array;
-  private mask: number;
-  private rowCap: number;
-  private strings: Map<string, number> | null = null;
+  private hashes = new Int32Array(64);
+  private slots = new Int32Array(64);
+  private mask = 63;
+  private rowCap = 0;
+  private budget: Budget;
+  private readonly strings = new Map<string, number>();
   private scratch = new Uint8Array(256);
 
   constructor(
-    private readonly budget: Budget,
+    budget: Budget,
     label: string,
-    presets: readonly string[] = [],
+    private readonly presets: readonly string[] = [],
     rows = 64,
   ) {
-    this.rowCap = rows;
-    budget.charge(rows * 4 + 64 * 4 + 64 * 4);
-    this.indices = new Int32Array(rows);
+    this.budget = budget;
     this.values = new Utf8Column(budget, label, 16, 256);
-    this.hashes = new Int32Array(64);
-    this.slots = new Int32Array(64);
-    this.mask = 63;
-    for (const p of presets) this.lookupString(p);
+    this.reset(budget, rows);
+  }
+
+  reset(budget: Budget, rows: number): void {
+    this.budget = budget;
+    this.length = 0;
+    this.nullCount = 0;
+    this.valid = null;
+    if (this.indices.byteLength > RETAIN_BYTES) this.indices = new Int32Array(0);
+    this.rowCap = 0;
+    this.growRows(rows);
+    this.values.reset(budget, 16, 256);
+    if (this.slots.length > 4096) {
+      this.slots = new Int32Array(64);
+      this.hashes = new Int32Array(64);
+      this.mask = 63;
+    } else {
+      this.slots.fill(0);
+    }
+    this.strings.clear();
+    for (const p of this.presets) this.lookupString(p);
   }
 
   /** Number of distinct values so far. */
@@ -69,9 +86,9 @@ export class DictColumn {
       s = (s + 1) & mask;
     }
     const idx = vals.length;
-    vals.appendBytes(src, start, end);
+    vals.appendRaw(src, start, end);
     if (idx === this.hashes.length) {
-      this.budget.charge(idx * 8);
+      this.budget.charge(idx * 4);
       const hs = new Int32Array(idx * 2);
       hs.set(this.hashes);
       this.hashes = hs;
@@ -84,8 +101,7 @@ export class DictColumn {
 
   /** Index of the JavaScript string `s`, added to the dictionary if new. */
   lookupString(s: string): number {
-    let map = this.strings;
-    if (map === null) map = this.strings = new Map();
+    const map = this.strings;
     const hit = map.get(s);
     if (hit !== undefined) return hit;
     if (this.scratch.length < s.length * 3) this.scratch = new Uint8Array(s.length * 3);
@@ -105,7 +121,7 @@ export class DictColumn {
       scratch[n++] = c;
     }
     const idx = this.lookupBytes(scratch, 0, n);
-    if (map.size < 4096) map.set(s, idx);
+    if (map.size < MAX_STRING_CACHE) map.set(s, idx);
     return idx;
   }
 
@@ -125,14 +141,16 @@ export class DictColumn {
 
   private growRows(needed: number): void {
     const cap = nextCapacity(this.rowCap, needed);
-    this.budget.charge(cap * 4);
-    const v = new Int32Array(cap);
-    v.set(this.indices.subarray(0, this.length));
-    this.indices = v;
-    if (this.valid !== null) {
-      const b = new Uint8Array(cap).fill(1);
-      b.set(this.valid.subarray(0, this.length));
-      this.valid = b;
+    this.budget.charge((cap - this.rowCap) * 4);
+    if (cap > this.indices.length) {
+      const v = new Int32Array(cap);
+      v.set(this.indices.subarray(0, this.length));
+      this.indices = v;
+      if (this.valid !== null) {
+        const b = new Uint8Array(cap).fill(1);
+        b.set(this.valid.subarray(0, this.length));
+        this.valid = b;
+      }
     }
     this.rowCap = cap;
   }
@@ -157,10 +175,7 @@ export class DictColumn {
   appendNullRepeated(count: number): void {
     const n = this.length + count;
     if (n > this.rowCap) this.growRows(n);
-    if (this.valid === null) {
-      this.budget.charge(this.rowCap);
-      this.valid = new Uint8Array(this.rowCap).fill(1);
-    }
+    this.valid ??= new Uint8Array(this.indices.length).fill(1);
     this.indices.fill(0, this.length, n);
     this.valid.fill(0, this.length, n);
     this.nullCount += count;
@@ -190,7 +205,7 @@ export class DictColumn {
     return makeData({
       type,
       length: this.length,
-      data: this.indices.subarray(0, this.length),
+      data: this.indices.slice(0, this.length),
       dictionary,
       ...nulls,
     });

@@ -8,47 +8,77 @@ import {
   type Timestamp,
   type Uint32,
 } from 'apache-arrow';
-import { type Budget, nextCapacity } from './budget.js';
+import { type Budget, nextCapacity, RETAIN_BYTES } from './budget.js';
+
+type Typed = Int32Array | Uint32Array | Float64Array | Uint8Array;
 
 /**
  * Fixed-width columns: one typed array grown geometrically, plus an optional
- * byte-per-row validity array allocated on the first null. `append*` methods are
- * defined on each class (not the base) so every hot call site stays monomorphic.
+ * byte-per-row validity array activated on the first null. Buffers are reused from
+ * one decode to the next (`reset`); `finish` copies the used part out for Arrow.
+ * `append*` methods are defined on each class (not the base) so every hot call
+ * site stays monomorphic.
  */
-abstract class FixedColumn {
+abstract class FixedColumn<A extends Typed> {
   length = 0;
-  /** 1 = valid, 0 = null; null until the first null is appended. */
+  /** 1 = valid, 0 = null; null until the first null of this decode. */
   valid: Uint8Array | null = null;
   nullCount = 0;
-  protected cap: number;
+  /** This decode's capacity, in elements (charged to the budget). */
+  protected cap = 0;
+  protected budget: Budget;
+  private spareValid: Uint8Array | null = null;
+  abstract values: A;
 
   constructor(
-    protected readonly budget: Budget,
-    cap: number,
-    protected readonly bytesPerValue: number,
+    budget: Budget,
+    /** Typed-array elements per value (2 for 64-bit integers held as Int32 pairs). */
+    protected readonly width: number,
+    protected readonly bytesPerElement: number,
   ) {
-    this.cap = cap;
-    budget.charge(cap * bytesPerValue);
+    this.budget = budget;
   }
 
-  protected abstract resize(cap: number): void;
+  protected abstract alloc(elements: number): A;
+
+  reset(budget: Budget, cap: number): void {
+    this.budget = budget;
+    this.length = 0;
+    this.nullCount = 0;
+    if (this.valid !== null) {
+      this.spareValid = this.valid;
+      this.valid = null;
+    }
+    if (this.values.byteLength > RETAIN_BYTES) {
+      this.values = this.alloc(0);
+      this.spareValid = null;
+    }
+    this.cap = 0;
+    this.grow(cap);
+  }
 
   protected grow(needed: number): void {
     const cap = nextCapacity(this.cap, needed);
-    this.budget.charge(cap * this.bytesPerValue);
-    this.resize(cap);
-    if (this.valid !== null) {
-      const v = new Uint8Array(cap).fill(1);
-      v.set(this.valid.subarray(0, this.length));
-      this.valid = v;
+    this.budget.charge((cap - this.cap) * this.width * this.bytesPerElement);
+    if (cap * this.width > this.values.length) {
+      const v = this.alloc(cap * this.width);
+      v.set(this.values.subarray(0, this.length * this.width));
+      this.values = v;
+      if (this.valid !== null) {
+        const b = new Uint8Array(cap).fill(1);
+        b.set(this.valid.subarray(0, this.length));
+        this.valid = b;
+      }
     }
     this.cap = cap;
   }
 
   protected markNull(i: number): void {
     if (this.valid === null) {
-      this.budget.charge(this.cap);
-      this.valid = new Uint8Array(this.cap).fill(1);
+      const n = this.values.length / this.width;
+      const spare = this.spareValid;
+      this.valid = spare !== null && spare.length >= n ? spare.fill(1) : new Uint8Array(n).fill(1);
+      this.spareValid = null;
     }
     this.valid[i] = 0;
     this.nullCount++;
@@ -82,16 +112,14 @@ export function packBits(bytes: Uint8Array, length: number): Uint8Array {
   return out;
 }
 
-export class Int32Column extends FixedColumn {
-  values: Int32Array;
+export class Int32Column extends FixedColumn<Int32Array> {
+  values = new Int32Array(0);
   constructor(budget: Budget, cap = 64) {
-    super(budget, cap, 4);
-    this.values = new Int32Array(cap);
+    super(budget, 1, 4);
+    this.reset(budget, cap);
   }
-  protected resize(cap: number): void {
-    const v = new Int32Array(cap);
-    v.set(this.values.subarray(0, this.length));
-    this.values = v;
+  protected alloc(n: number): Int32Array {
+    return new Int32Array(n);
   }
   append(v: number): void {
     const i = this.length;
@@ -111,22 +139,20 @@ export class Int32Column extends FixedColumn {
     return makeData({
       type,
       length: this.length,
-      data: this.values.subarray(0, this.length),
+      data: this.values.slice(0, this.length),
       ...this.nullProps(),
     });
   }
 }
 
-export class Uint32Column extends FixedColumn {
-  values: Uint32Array;
+export class Uint32Column extends FixedColumn<Uint32Array> {
+  values = new Uint32Array(0);
   constructor(budget: Budget, cap = 64) {
-    super(budget, cap, 4);
-    this.values = new Uint32Array(cap);
+    super(budget, 1, 4);
+    this.reset(budget, cap);
   }
-  protected resize(cap: number): void {
-    const v = new Uint32Array(cap);
-    v.set(this.values.subarray(0, this.length));
-    this.values = v;
+  protected alloc(n: number): Uint32Array {
+    return new Uint32Array(n);
   }
   append(v: number): void {
     const i = this.length;
@@ -135,20 +161,18 @@ export class Uint32Column extends FixedColumn {
     this.length = i + 1;
   }
   finish(type: Uint32): Data<Uint32> {
-    return makeData({ type, length: this.length, data: this.values.subarray(0, this.length) });
+    return makeData({ type, length: this.length, data: this.values.slice(0, this.length) });
   }
 }
 
-export class Float64Column extends FixedColumn {
-  values: Float64Array;
+export class Float64Column extends FixedColumn<Float64Array> {
+  values = new Float64Array(0);
   constructor(budget: Budget, cap = 64) {
-    super(budget, cap, 8);
-    this.values = new Float64Array(cap);
+    super(budget, 1, 8);
+    this.reset(budget, cap);
   }
-  protected resize(cap: number): void {
-    const v = new Float64Array(cap);
-    v.set(this.values.subarray(0, this.length));
-    this.values = v;
+  protected alloc(n: number): Float64Array {
+    return new Float64Array(n);
   }
   append(v: number): void {
     const i = this.length;
@@ -168,7 +192,7 @@ export class Float64Column extends FixedColumn {
     return makeData({
       type,
       length: this.length,
-      data: this.values.subarray(0, this.length),
+      data: this.values.slice(0, this.length),
       ...this.nullProps(),
     });
   }
@@ -176,25 +200,24 @@ export class Float64Column extends FixedColumn {
 
 /**
  * 64-bit integers (Int64 and Timestamp) written as two 32-bit halves into an
- * Int32Array view of the BigInt64Array buffer: no BigInt per value, full precision.
- * (Arrow's own builders go through JS numbers and lose nanoseconds.)
+ * Int32Array, handed to Arrow as a BigInt64Array over the same bytes: no BigInt per
+ * value, full precision. (Arrow's own builders go through JS numbers and lose
+ * nanoseconds.)
  */
-export class Int64Column extends FixedColumn {
-  words: Int32Array;
+export class Int64Column extends FixedColumn<Int32Array> {
+  values = new Int32Array(0);
   constructor(budget: Budget, cap = 64) {
-    super(budget, cap, 8);
-    this.words = new Int32Array(cap * 2);
+    super(budget, 2, 4);
+    this.reset(budget, cap);
   }
-  protected resize(cap: number): void {
-    const v = new Int32Array(cap * 2);
-    v.set(this.words.subarray(0, this.length * 2));
-    this.words = v;
+  protected alloc(n: number): Int32Array {
+    return new Int32Array(n);
   }
   /** Appends the value whose low and high 32 bits are `lo` and `hi`. */
   append(lo: number, hi: number): void {
     const i = this.length;
     if (i === this.cap) this.grow(i + 1);
-    const w = this.words;
+    const w = this.values;
     w[2 * i] = lo;
     w[2 * i + 1] = hi;
     if (this.valid !== null) this.valid[i] = 1;
@@ -203,34 +226,25 @@ export class Int64Column extends FixedColumn {
   appendNull(): void {
     const i = this.length;
     if (i === this.cap) this.grow(i + 1);
-    this.words[2 * i] = 0;
-    this.words[2 * i + 1] = 0;
+    this.values[2 * i] = 0;
+    this.values[2 * i + 1] = 0;
     this.markNull(i);
     this.length = i + 1;
   }
-  /** Low word of row `i` (signed 32-bit view). */
-  lo(i: number): number {
-    return this.words[2 * i]!;
-  }
-  hi(i: number): number {
-    return this.words[2 * i + 1]!;
-  }
   finish(type: Int64 | Timestamp): Data<Int64 | Timestamp> {
-    const data = new BigInt64Array(this.words.buffer, 0, this.length);
+    const data = new BigInt64Array(this.values.slice(0, this.length * 2).buffer);
     return makeData({ type: type as Int64, length: this.length, data, ...this.nullProps() });
   }
 }
 
-export class BoolColumn extends FixedColumn {
-  values: Uint8Array;
+export class BoolColumn extends FixedColumn<Uint8Array> {
+  values = new Uint8Array(0);
   constructor(budget: Budget, cap = 64) {
-    super(budget, cap, 1);
-    this.values = new Uint8Array(cap);
+    super(budget, 1, 1);
+    this.reset(budget, cap);
   }
-  protected resize(cap: number): void {
-    const v = new Uint8Array(cap);
-    v.set(this.values.subarray(0, this.length));
-    this.values = v;
+  protected alloc(n: number): Uint8Array {
+    return new Uint8Array(n);
   }
   append(v: boolean): void {
     const i = this.length;

@@ -1,22 +1,39 @@
 import { type Data, type DataType, type List, makeData } from 'apache-arrow';
-import { type Budget, nextCapacity } from './budget.js';
+import { type Budget, nextCapacity, RETAIN_BYTES } from './budget.js';
 
 /**
  * Offsets of a List column. Child values (a fixed column or the columns of a struct)
  * are appended by the caller; `push(childLength)` closes one row.
  */
 export class ListOffsets {
-  offsets: Int32Array;
+  offsets = new Int32Array(1);
   length = 0;
-  private rowCap: number;
+  private rowCap = 0;
+  private budget: Budget;
 
-  constructor(
-    private readonly budget: Budget,
-    rows = 64,
-  ) {
-    this.rowCap = rows;
-    budget.charge(rows * 4 + 4);
-    this.offsets = new Int32Array(rows + 1);
+  constructor(budget: Budget, rows = 64) {
+    this.budget = budget;
+    this.reset(budget, rows);
+  }
+
+  /** Empties the column for a new decode (the buffer is reused). */
+  reset(budget: Budget, rows: number): void {
+    this.budget = budget;
+    this.length = 0;
+    if (this.offsets.byteLength > RETAIN_BYTES) this.offsets = new Int32Array(1);
+    this.rowCap = 0;
+    this.grow(rows);
+  }
+
+  private grow(needed: number): void {
+    const cap = nextCapacity(this.rowCap, needed);
+    this.budget.charge((cap - this.rowCap) * 4);
+    if (cap + 1 > this.offsets.length) {
+      const o = new Int32Array(cap + 1);
+      o.set(this.offsets.subarray(0, this.length + 1));
+      this.offsets = o;
+    }
+    this.rowCap = cap;
   }
 
   /** Child length at the start of the row being built. */
@@ -26,14 +43,7 @@ export class ListOffsets {
 
   push(childLength: number): void {
     const i = this.length;
-    if (i === this.rowCap) {
-      const cap = nextCapacity(this.rowCap, i + 1);
-      this.budget.charge(cap * 4 + 4);
-      const o = new Int32Array(cap + 1);
-      o.set(this.offsets.subarray(0, i + 1));
-      this.offsets = o;
-      this.rowCap = cap;
-    }
+    if (i === this.rowCap) this.grow(i + 1);
     this.offsets[i + 1] = childLength;
     this.length = i + 1;
   }
@@ -49,7 +59,7 @@ export class ListOffsets {
       type,
       length: this.length,
       nullCount: 0,
-      valueOffsets: this.offsets.subarray(0, this.length + 1),
+      valueOffsets: this.offsets.slice(0, this.length + 1),
       child,
     });
   }

@@ -1,6 +1,6 @@
 import { Buffer } from 'node:buffer';
 import { type Data, makeData, type Map_, type Struct, type Utf8 } from 'apache-arrow';
-import { type Budget, nextCapacity } from './budget.js';
+import { type Budget, nextCapacity, RETAIN_BYTES } from './budget.js';
 import { Utf8Column } from './col-utf8.js';
 import { bytesEqual, hashBytes } from './text.js';
 
@@ -11,32 +11,50 @@ import { bytesEqual, hashBytes } from './text.js';
  * with duplicate keys), and closes the row.
  */
 export class MapColumn {
-  offsets: Int32Array;
+  offsets = new Int32Array(1);
   length = 0;
   readonly keys: Utf8Column;
   readonly values: Utf8Column;
-  private rowCap: number;
+  private rowCap = 0;
+  private budget: Budget;
   private sig = new Int32Array(64);
+  /** Signatures of the last row checked whose signatures were all distinct (-1: none). */
+  private prevSig = new Int32Array(64);
+  private prevN = -1;
 
-  constructor(
-    private readonly budget: Budget,
-    label: string,
-    rows = 64,
-    entries = 256,
-  ) {
-    this.rowCap = rows;
-    budget.charge(rows * 4 + 4);
-    this.offsets = new Int32Array(rows + 1);
+  constructor(budget: Budget, label: string, rows = 64, entries = 256) {
+    this.budget = budget;
     this.keys = new Utf8Column(budget, `${label} keys`, entries, entries * 16);
     this.values = new Utf8Column(budget, `${label} values`, entries, entries * 16);
+    this.reset(budget, rows, entries);
+  }
+
+  /** Marks both children as valid UTF-8 by construction (see Utf8Column.trusted). */
+  trust(): this {
+    this.keys.trusted = true;
+    this.values.trusted = true;
+    return this;
+  }
+
+  /** Empties the column for a new decode (buffers are reused). */
+  reset(budget: Budget, rows: number, entries: number): void {
+    this.budget = budget;
+    this.length = 0;
+    if (this.offsets.byteLength > RETAIN_BYTES) this.offsets = new Int32Array(1);
+    this.rowCap = 0;
+    this.growRows(rows);
+    this.keys.reset(budget, entries, entries * 16);
+    this.values.reset(budget, entries, entries * 16);
   }
 
   private growRows(needed: number): void {
     const cap = nextCapacity(this.rowCap, needed);
-    this.budget.charge(cap * 4 + 4);
-    const o = new Int32Array(cap + 1);
-    o.set(this.offsets.subarray(0, this.length + 1));
-    this.offsets = o;
+    this.budget.charge((cap - this.rowCap) * 4);
+    if (cap + 1 > this.offsets.length) {
+      const o = new Int32Array(cap + 1);
+      o.set(this.offsets.subarray(0, this.length + 1));
+      this.offsets = o;
+    }
     this.rowCap = cap;
   }
 
@@ -61,7 +79,11 @@ export class MapColumn {
     const ko = this.keys.offsets;
     const kb = this.keys.bytes;
     if (n > 48) return this.hasDuplicatesHashed(start, end);
-    if (this.sig.length < n) this.sig = new Int32Array(nextCapacity(this.sig.length, n));
+    if (this.sig.length < n) {
+      this.sig = new Int32Array(nextCapacity(this.sig.length, n));
+      this.prevSig = new Int32Array(this.sig.length);
+      this.prevN = -1;
+    }
     const sig = this.sig;
     // A cheap signature (length, first, middle and last byte) rules out almost every pair.
     for (let i = 0; i < n; i++) {
@@ -73,15 +95,39 @@ export class MapColumn {
           ? 0
           : (len & 0xff) | (kb[s]! << 8) | (kb[s + (len >>> 1)]! << 16) | (kb[e - 1]! << 24);
     }
+    // Rows of one instrumentation usually repeat the same keys: if the signatures are
+    // exactly those of an earlier row whose signatures were all distinct, so are these.
+    if (n === this.prevN) {
+      const prev = this.prevSig;
+      let same = true;
+      for (let i = 0; i < n; i++) {
+        if (sig[i] !== prev[i]) {
+          same = false;
+          break;
+        }
+      }
+      if (same) return false;
+    }
+    let clash = false;
     for (let i = 0; i < n; i++) {
       const si = sig[i]!;
       for (let j = i + 1; j < n; j++) {
         if (sig[j] === si) {
+          clash = true;
           const a = start + i;
           const b = start + j;
-          if (bytesEqual(kb, ko[a]!, ko[a + 1]!, kb, ko[b]!, ko[b + 1]!)) return true;
+          if (bytesEqual(kb, ko[a]!, ko[a + 1]!, kb, ko[b]!, ko[b + 1]!)) {
+            this.prevN = -1;
+            return true;
+          }
         }
       }
+    }
+    if (clash) this.prevN = -1;
+    else {
+      this.sig = this.prevSig;
+      this.prevSig = sig;
+      this.prevN = n;
     }
     return false;
   }
@@ -209,10 +255,11 @@ export class MapColumn {
     this.values.truncate(e);
   }
 
-  reset(): void {
+  /** Empties the column within the same decode (scratch reuse). */
+  clear(): void {
     this.length = 0;
-    this.keys.reset();
-    this.values.reset();
+    this.keys.clear();
+    this.values.clear();
   }
 
   finish(type: Map_<Utf8, Utf8>): Data<Map_<Utf8, Utf8>> {
@@ -232,7 +279,7 @@ export class MapColumn {
       type,
       length: this.length,
       nullCount: 0,
-      valueOffsets: this.offsets.subarray(0, this.length + 1),
+      valueOffsets: this.offsets.slice(0, this.length + 1),
       child,
     });
   }

@@ -1,15 +1,16 @@
 import { isUtf8 } from 'node:buffer';
 import { type Data, makeData, type Utf8 } from 'apache-arrow';
-import { type Budget, nextCapacity } from './budget.js';
+import { type Budget, nextCapacity, RETAIN_BYTES } from './budget.js';
 import { packBits } from './col-fixed.js';
 import { InvalidInputError } from './errors.js';
-import { writeHex } from './text.js';
+import { HEX_PAIRS } from './text.js';
 
 const encoder = new TextEncoder();
 
 /**
  * A Utf8 column as Arrow lays it out: Int32 offsets plus one byte buffer, both grown
- * geometrically. Strings from protobuf input are copied as raw bytes.
+ * geometrically and reused from one decode to the next (`reset`); `finish` copies
+ * the used part out. Strings from protobuf input are copied as raw bytes.
  *
  * UTF-8 validity is checked cheaply and completely: every copied piece must not
  * start with a continuation byte (checked on append), and the whole byte buffer must
@@ -17,25 +18,60 @@ const encoder = new TextEncoder();
  * whose pieces all start on a character boundary means every piece is valid.
  */
 export class Utf8Column {
-  offsets: Int32Array;
-  bytes: Uint8Array;
+  offsets = new Int32Array(1);
+  bytes: Uint8Array = new Uint8Array(0);
+  /** DataView over `bytes` (word-at-a-time copies). */
+  view: DataView = new DataView(this.bytes.buffer);
   byteLength = 0;
   length = 0;
   valid: Uint8Array | null = null;
   nullCount = 0;
-  private rowCap: number;
+  /**
+   * Set for columns whose bytes are valid UTF-8 by construction (hex ids we render,
+   * copies of already validated resource/scope attributes): `finish` skips the check.
+   */
+  trusted = false;
+  /** This decode's capacities (charged to the budget): rows and bytes. */
+  private rowCap = 0;
+  private byteCap = 0;
+  private budget: Budget;
+  private spareValid: Uint8Array | null = null;
 
   constructor(
-    private readonly budget: Budget,
+    budget: Budget,
     /** Column name used in error messages. */
     readonly label: string,
     rows = 64,
     bytes = 1024,
   ) {
-    budget.charge(rows * 4 + 4 + bytes);
-    this.rowCap = rows;
-    this.offsets = new Int32Array(rows + 1);
-    this.bytes = new Uint8Array(bytes);
+    this.budget = budget;
+    this.reset(budget, rows, bytes);
+  }
+
+  /** Empties the column for a new decode (keeps buffers up to RETAIN_BYTES). */
+  reset(budget: Budget, rows: number, bytes: number): void {
+    this.budget = budget;
+    this.length = 0;
+    this.byteLength = 0;
+    this.nullCount = 0;
+    if (this.valid !== null) {
+      this.spareValid = this.valid;
+      this.valid = null;
+    }
+    if (this.offsets.byteLength > RETAIN_BYTES) {
+      this.offsets = new Int32Array(1);
+      this.spareValid = null;
+    }
+    if (this.bytes.byteLength > RETAIN_BYTES) this.setBytes(new Uint8Array(0));
+    this.rowCap = 0;
+    this.byteCap = 0;
+    this.growRowsTo(rows);
+    this.ensureAt(0, bytes);
+  }
+
+  /** Empties the column within the same decode (scratch reuse). */
+  clear(): void {
+    this.truncate(0);
   }
 
   private growRows(): void {
@@ -44,14 +80,16 @@ export class Utf8Column {
 
   private growRowsTo(needed: number): void {
     const cap = nextCapacity(this.rowCap, needed);
-    this.budget.charge(cap * 4 + 4);
-    const o = new Int32Array(cap + 1);
-    o.set(this.offsets.subarray(0, this.length + 1));
-    this.offsets = o;
-    if (this.valid !== null) {
-      const v = new Uint8Array(cap).fill(1);
-      v.set(this.valid.subarray(0, this.length));
-      this.valid = v;
+    this.budget.charge((cap - this.rowCap) * 4);
+    if (cap + 1 > this.offsets.length) {
+      const o = new Int32Array(cap + 1);
+      o.set(this.offsets.subarray(0, this.length + 1));
+      this.offsets = o;
+      if (this.valid !== null) {
+        const v = new Uint8Array(cap).fill(1);
+        v.set(this.valid.subarray(0, this.length));
+        this.valid = v;
+      }
     }
     this.rowCap = cap;
   }
@@ -61,7 +99,7 @@ export class Utf8Column {
    * into `this.bytes` (re-read after this call) and then calls `commit`.
    */
   reserve(n: number): number {
-    if (this.byteLength + n > this.bytes.length) this.ensureAt(this.byteLength, n);
+    if (this.byteLength + n > this.byteCap) this.ensureAt(this.byteLength, n);
     return this.byteLength;
   }
 
@@ -71,20 +109,22 @@ export class Utf8Column {
    */
   ensureAt(pos: number, n: number): Uint8Array {
     const need = pos + n;
-    if (need > this.bytes.length) {
-      const cap = nextCapacity(this.bytes.length, need);
-      this.budget.charge(cap);
-      const b = new Uint8Array(cap);
-      b.set(this.bytes.subarray(0, pos));
-      this.bytes = b;
+    if (need > this.byteCap) {
+      const cap = nextCapacity(this.byteCap, need);
+      this.budget.charge(cap - this.byteCap);
+      if (cap > this.bytes.length) {
+        const b = new Uint8Array(cap);
+        b.set(this.bytes.subarray(0, pos));
+        this.setBytes(b);
+      }
+      this.byteCap = cap;
     }
     return this.bytes;
   }
 
-  /** Appends the lowercase hex of `src[start, end)` (trace and span ids). */
-  appendHex(src: Uint8Array, start: number, end: number): void {
-    const pos = this.reserve(2 * (end - start));
-    this.commit(writeHex(src, start, end, this.bytes, pos));
+  private setBytes(b: Uint8Array): void {
+    this.bytes = b;
+    this.view = new DataView(b.buffer, b.byteOffset, b.byteLength);
   }
 
   /** Ends the current value at byte position `end` (after `reserve` + writes). */
@@ -97,18 +137,63 @@ export class Utf8Column {
     this.length = i + 1;
   }
 
-  /** Copies `src[start, end)`, raw UTF-8 from the input. */
-  appendBytes(src: Uint8Array, start: number, end: number): void {
+  /**
+   * Copies `src[start, end)`, raw UTF-8 from the input; `srcView` is a DataView over
+   * `src` (same byte indexing) for word-at-a-time copies.
+   */
+  appendBytes(src: Uint8Array, srcView: DataView, start: number, end: number): void {
     const n = end - start;
-    let pos = this.byteLength;
-    if (pos + n > this.bytes.length) pos = this.reserve(n);
+    const pos = this.byteLength;
+    const i = this.length;
+    if (n > 48 || pos + n > this.byteCap || i === this.rowCap) {
+      this.appendBytesSlow(src, srcView, start, end);
+      return;
+    }
     if (n > 0) {
       if ((src[start]! & 0xc0) === 0x80) this.invalid();
-      const dst = this.bytes;
-      if (n <= 32) for (let i = 0; i < n; i++) dst[pos + i] = src[start + i]!;
-      else dst.set(src.subarray(start, end), pos);
+      const dv = this.view;
+      let k = 0;
+      for (; k + 4 <= n; k += 4) dv.setUint32(pos + k, srcView.getUint32(start + k, true), true);
+      if (k < n) {
+        const dst = this.bytes;
+        for (; k < n; k++) dst[pos + k] = src[start + k]!;
+      }
+    }
+    const e = pos + n;
+    this.byteLength = e;
+    this.offsets[i + 1] = e;
+    if (this.valid !== null) this.valid[i] = 1;
+    this.length = i + 1;
+  }
+
+  private appendBytesSlow(src: Uint8Array, srcView: DataView, start: number, end: number): void {
+    const n = end - start;
+    const pos = this.reserve(n);
+    if (n > 0) {
+      if ((src[start]! & 0xc0) === 0x80) this.invalid();
+      copyBytes(src, srcView, start, n, this.bytes, this.view, pos);
     }
     this.commit(pos + n);
+  }
+
+  /** Copies `src[start, end)` without a DataView (rare paths: new dictionary values). */
+  appendRaw(src: Uint8Array, start: number, end: number): void {
+    const n = end - start;
+    const pos = this.reserve(n);
+    if (n > 0) {
+      if ((src[start]! & 0xc0) === 0x80) this.invalid();
+      this.bytes.set(src.subarray(start, end), pos);
+    }
+    this.commit(pos + n);
+  }
+
+  /** Appends the lowercase hex of `src[start, end)` (trace and span ids). */
+  appendHex(src: Uint8Array, start: number, end: number): void {
+    const pos = this.reserve(2 * (end - start));
+    const dv = this.view;
+    let p = pos;
+    for (let i = start; i < end; i++, p += 2) dv.setUint16(p, HEX_PAIRS[src[i]!]!, true);
+    this.commit(p);
   }
 
   /** Appends every value of `src`, `count` times over (repeated resource/scope blocks). */
@@ -130,14 +215,11 @@ export class Utf8Column {
       i += n;
     }
     if (src.nullCount > 0 || this.valid !== null) {
-      if (this.valid === null) {
-        this.budget.charge(this.rowCap);
-        this.valid = new Uint8Array(this.rowCap).fill(1);
-      }
+      const valid = this.activateValid();
       const sv = src.valid;
       for (let c = 0, r = this.length; c < count; c++, r += n) {
-        if (sv === null) this.valid.fill(1, r, r + n);
-        else this.valid.set(sv.subarray(0, n), r);
+        if (sv === null) valid.fill(1, r, r + n);
+        else valid.set(sv.subarray(0, n), r);
       }
       this.nullCount += src.nullCount * count;
     }
@@ -178,14 +260,20 @@ export class Utf8Column {
     return pos;
   }
 
+  private activateValid(): Uint8Array {
+    if (this.valid === null) {
+      const n = this.offsets.length - 1;
+      const spare = this.spareValid;
+      this.valid = spare !== null && spare.length >= n ? spare.fill(1) : new Uint8Array(n).fill(1);
+      this.spareValid = null;
+    }
+    return this.valid;
+  }
+
   appendNull(): void {
     const i = this.length;
     if (i === this.rowCap) this.growRows();
-    if (this.valid === null) {
-      this.budget.charge(this.rowCap);
-      this.valid = new Uint8Array(this.rowCap).fill(1);
-    }
-    this.valid[i] = 0;
+    this.activateValid()[i] = 0;
     this.nullCount++;
     this.offsets[i + 1] = this.byteLength;
     this.length = i + 1;
@@ -212,11 +300,6 @@ export class Utf8Column {
     this.byteLength = this.offsets[n]!;
   }
 
-  /** Empties the column, keeping its buffers (scratch reuse). */
-  reset(): void {
-    this.truncate(0);
-  }
-
   /** Throws InvalidInputError unless the byte buffer is valid UTF-8. */
   validate(): void {
     if (this.byteLength > 0 && !isUtf8(this.bytes.subarray(0, this.byteLength))) this.invalid();
@@ -227,7 +310,7 @@ export class Utf8Column {
   }
 
   finish(type: Utf8): Data<Utf8> {
-    this.validate();
+    if (!this.trusted) this.validate();
     const nulls =
       this.nullCount === 0 || this.valid === null
         ? { nullCount: 0 }
@@ -235,9 +318,33 @@ export class Utf8Column {
     return makeData({
       type,
       length: this.length,
-      valueOffsets: this.offsets.subarray(0, this.length + 1),
-      data: this.bytes.subarray(0, this.byteLength),
+      valueOffsets: this.offsets.slice(0, this.length + 1),
+      data: this.bytes.slice(0, this.byteLength),
       ...nulls,
     });
   }
+}
+
+/**
+ * Copies `n` bytes from `src` at `start` to `dst` at `pos`. Short strings (most
+ * attribute keys and values) go four bytes at a time through DataViews, which beats
+ * both a byte loop and `set(subarray())` (whose view allocation dominates below ~48
+ * bytes).
+ */
+export function copyBytes(
+  src: Uint8Array,
+  sv: DataView,
+  start: number,
+  n: number,
+  dst: Uint8Array,
+  dv: DataView,
+  pos: number,
+): void {
+  if (n > 48) {
+    dst.set(src.subarray(start, start + n), pos);
+    return;
+  }
+  let i = 0;
+  for (; i + 4 <= n; i += 4) dv.setUint32(pos + i, sv.getUint32(start + i, true), true);
+  for (; i < n; i++) dst[pos + i] = src[start + i]!;
 }

@@ -1,5 +1,5 @@
 import { estimateRows } from './batch.js';
-import { BlockContext } from './block.js';
+import { acquireBlockContext, type BlockContext } from './block.js';
 import { Budget, defaultOutputLimit } from './budget.js';
 import { readResource, readScope, scanHeader } from './proto-block.js';
 import { ProtoReader } from './proto-reader.js';
@@ -7,7 +7,7 @@ import { appendAnyValue, readKeyValue } from './proto-values.js';
 import { Rejections } from './rejections.js';
 import { isZero } from './text.js';
 import type { DecodeOptions, DecodeResult } from './result.js';
-import { LogsColumns } from './table-logs.js';
+import { acquireLogsColumns, type LogsColumns } from './table-logs.js';
 
 const LOG_KNOWN = 0b1111111101110; // fields 1..3, 5..12 (4 is reserved)
 
@@ -41,8 +41,8 @@ class LogsDecoder {
   constructor(bytes: Uint8Array, options: DecodeOptions) {
     const budget = new Budget(options.maxOutputBytes ?? defaultOutputLimit(bytes.length));
     this.r = new ProtoReader(bytes);
-    this.cols = new LogsColumns(budget, estimateRows(bytes.length, 250));
-    this.ctx = new BlockContext(budget);
+    this.cols = acquireLogsColumns(budget, estimateRows(bytes.length, 250));
+    this.ctx = acquireBlockContext(budget);
   }
 
   run(): void {

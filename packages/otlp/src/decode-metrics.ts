@@ -1,5 +1,5 @@
 import { estimateRows } from './batch.js';
-import { BlockContext } from './block.js';
+import { acquireBlockContext, type BlockContext } from './block.js';
 import { Budget, defaultOutputLimit } from './budget.js';
 import type { Int64Column } from './col-fixed.js';
 import { readResource, readScope, scanHeader } from './proto-block.js';
@@ -80,7 +80,7 @@ class MetricsDecoder {
     const budget = new Budget(options.maxOutputBytes ?? defaultOutputLimit(bytes.length));
     this.r = new ProtoReader(bytes);
     this.tables = new MetricsTables(budget, estimateRows(bytes.length, 300));
-    this.ctx = new BlockContext(budget);
+    this.ctx = acquireBlockContext(budget);
   }
 
   run(): void {

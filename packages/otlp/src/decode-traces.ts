@@ -1,5 +1,5 @@
 import { estimateRows } from './batch.js';
-import { BlockContext } from './block.js';
+import { acquireBlockContext, type BlockContext } from './block.js';
 import { Budget, defaultOutputLimit } from './budget.js';
 import { readResource, readScope, scanHeader } from './proto-block.js';
 import { ProtoReader } from './proto-reader.js';
@@ -7,7 +7,7 @@ import { readKeyValue } from './proto-values.js';
 import { Rejections } from './rejections.js';
 import { isZero } from './text.js';
 import type { DecodeOptions, DecodeResult } from './result.js';
-import { SpansColumns } from './table-spans.js';
+import { acquireSpansColumns, type SpansColumns } from './table-spans.js';
 
 const SPAN_KNOWN = 0x1fffe; // fields 1..16
 const EVENT_KNOWN = 0b11110;
@@ -44,8 +44,8 @@ class TracesDecoder {
   constructor(bytes: Uint8Array, options: DecodeOptions) {
     const budget = new Budget(options.maxOutputBytes ?? defaultOutputLimit(bytes.length));
     this.r = new ProtoReader(bytes);
-    this.cols = new SpansColumns(budget, estimateRows(bytes.length, 400));
-    this.ctx = new BlockContext(budget);
+    this.cols = acquireSpansColumns(budget, estimateRows(bytes.length, 400));
+    this.ctx = acquireBlockContext(budget);
   }
 
   run(): void {
@@ -264,11 +264,11 @@ class TracesDecoder {
     c.spanId.appendHex(buf, sidS, sidE);
     if (pidLen === 0 || isZero(buf, pidS, pidE)) c.parentSpanId.appendNull();
     else c.parentSpanId.appendHex(buf, pidS, pidE);
-    c.traceState.appendBytes(buf, tsS, tsE);
+    c.traceState.appendBytes(buf, r.view, tsS, tsE);
     c.spanName.append(c.spanName.lookupBytes(buf, nameS, nameE));
     c.spanKind.append(kind >= 0 && kind <= 5 ? kind : c.spanKind.lookupString(String(kind)));
     c.statusCode.append(code >= 0 && code <= 2 ? code : c.statusCode.lookupString(String(code)));
-    c.statusMessage.appendBytes(buf, msgS, msgE);
+    c.statusMessage.appendBytes(buf, r.view, msgS, msgE);
     c.flags.append(flags);
     c.droppedAttributes.append(droppedAttrs);
     c.droppedEvents.append(droppedEvents);
@@ -310,7 +310,7 @@ class TracesDecoder {
       }
     }
     r.checkEnd(end);
-    c.eventName.appendBytes(r.buf, nameS, nameE);
+    c.eventName.appendBytes(r.buf, r.view, nameS, nameE);
     c.endEvent(lo, hi, dropped);
   }
 
@@ -364,7 +364,7 @@ class TracesDecoder {
     else c.linkTraceId.appendHex(buf, tidS, tidE);
     if (sidE === sidS) c.linkSpanId.appendNull();
     else c.linkSpanId.appendHex(buf, sidS, sidE);
-    c.linkTraceState.appendBytes(buf, tsS, tsE);
+    c.linkTraceState.appendBytes(buf, r.view, tsS, tsE);
     c.linkAttributes.endRow();
     c.linkFlags.append(flags);
     c.linkDropped.append(dropped);

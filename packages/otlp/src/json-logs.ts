@@ -1,5 +1,5 @@
 import { estimateRows } from './batch.js';
-import { BlockContext } from './block.js';
+import { acquireBlockContext, type BlockContext } from './block.js';
 import { Budget, defaultOutputLimit } from './budget.js';
 import { readJsonResource, readJsonScope } from './json-block.js';
 import {
@@ -13,7 +13,7 @@ import {
 } from './json-reader.js';
 import { Rejections } from './rejections.js';
 import type { DecodeOptions, DecodeResult } from './result.js';
-import { LogsColumns } from './table-logs.js';
+import { acquireLogsColumns, type LogsColumns } from './table-logs.js';
 
 const SEVERITIES: Readonly<Record<string, number>> = Object.fromEntries(
   [
@@ -75,8 +75,8 @@ class LogsJsonDecoder {
   readonly rejections = new Rejections('log records');
 
   constructor(budget: Budget, rows: number) {
-    this.cols = new LogsColumns(budget, rows);
-    this.ctx = new BlockContext(budget);
+    this.cols = acquireLogsColumns(budget, rows);
+    this.ctx = acquireBlockContext(budget);
   }
 
   run(doc: JsonObject): void {

@@ -1,5 +1,5 @@
 import { estimateRows } from './batch.js';
-import { BlockContext } from './block.js';
+import { acquireBlockContext, type BlockContext } from './block.js';
 import { Budget, defaultOutputLimit } from './budget.js';
 import type { Int64Column } from './col-fixed.js';
 import { metricsResult } from './decode-metrics.js';
@@ -62,7 +62,7 @@ class MetricsJsonDecoder {
 
   constructor(budget: Budget, rows: number) {
     this.tables = new MetricsTables(budget, rows);
-    this.ctx = new BlockContext(budget);
+    this.ctx = acquireBlockContext(budget);
   }
 
   run(doc: JsonObject): void {

@@ -1,5 +1,5 @@
 import { estimateRows } from './batch.js';
-import { BlockContext } from './block.js';
+import { acquireBlockContext, type BlockContext } from './block.js';
 import { Budget, defaultOutputLimit } from './budget.js';
 import { readJsonResource, readJsonScope } from './json-block.js';
 import {
@@ -12,7 +12,7 @@ import {
 } from './json-reader.js';
 import { Rejections } from './rejections.js';
 import type { DecodeOptions, DecodeResult } from './result.js';
-import { SpansColumns } from './table-spans.js';
+import { acquireSpansColumns, type SpansColumns } from './table-spans.js';
 
 const SPAN_KINDS: Readonly<Record<string, number>> = {
   SPAN_KIND_UNSPECIFIED: 0,
@@ -58,8 +58,8 @@ class TracesJsonDecoder {
   readonly rejections = new Rejections('spans');
 
   constructor(budget: Budget, rows: number) {
-    this.cols = new SpansColumns(budget, rows);
-    this.ctx = new BlockContext(budget);
+    this.cols = acquireSpansColumns(budget, rows);
+    this.ctx = acquireBlockContext(budget);
   }
 
   run(doc: JsonObject): void {

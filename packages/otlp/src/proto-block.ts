@@ -34,7 +34,7 @@ export function readResource(
     }
     r.checkEnd(end);
   }
-  ctx.resourceText.appendBytes(r.buf, urlStart, urlEnd);
+  ctx.resourceText.appendBytes(r.buf, r.view, urlStart, urlEnd);
   ctx.endResource();
 }
 
@@ -82,9 +82,9 @@ export function readScope(
     r.checkEnd(end);
   }
   const t = ctx.scopeText;
-  t.appendBytes(r.buf, ns, ne);
-  t.appendBytes(r.buf, vs, ve);
-  t.appendBytes(r.buf, urlStart, urlEnd);
+  t.appendBytes(r.buf, r.view, ns, ne);
+  t.appendBytes(r.buf, r.view, vs, ve);
+  t.appendBytes(r.buf, r.view, urlStart, urlEnd);
   ctx.endScope();
 }
 

@@ -25,7 +25,8 @@ export class ProtoReader {
   pos = 0;
   lo = 0;
   hi = 0;
-  private readonly view: DataView;
+  /** DataView over `buf` (same byte indexing). */
+  readonly view: DataView;
 
   constructor(buf: Uint8Array) {
     this.buf = buf;

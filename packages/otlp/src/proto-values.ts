@@ -36,6 +36,40 @@ const K_BYTES = 7;
 
 /** Reads one KeyValue message `[r.pos, end)` as a new entry of `map`'s current row. */
 export function readKeyValue(r: ProtoReader, end: number, map: MapColumn): void {
+  // Fast path for the shape every SDK writes: key (short), then a value holding only
+  // a short string_value / int_value / bool_value, ending exactly at `end`.
+  const buf = r.buf;
+  const p = r.pos;
+  if (p + 4 <= end && buf[p] === 10) {
+    const kl = buf[p + 1]!;
+    const ke = p + 2 + kl;
+    if (kl < 128 && ke + 2 <= end && buf[ke] === 18) {
+      const vl = buf[ke + 1]!;
+      const vs = ke + 2;
+      if (vl < 128 && vs + vl === end) {
+        map.keys.appendBytes(buf, r.view, p + 2, ke);
+        const t = buf[vs];
+        if (t === 10 && vl >= 2 && buf[vs + 1]! + 2 === vl) {
+          map.values.appendBytes(buf, r.view, vs + 2, end);
+        } else if (t === 24 && vl >= 2) {
+          r.pos = vs + 1;
+          r.varint64();
+          if (r.pos !== end) appendAnyValue(r, vs, end, map.values);
+          else {
+            const out = map.values;
+            const at = out.reserve(MAX_INT64_DECIMAL);
+            out.commit(writeInt64Decimal(r.lo, r.hi, out.bytes, at));
+          }
+        } else if (t === 16 && vl === 2 && buf[vs + 1]! < 0x80) {
+          map.values.appendAscii(buf[vs + 1] !== 0 ? 'true' : 'false');
+        } else {
+          appendAnyValue(r, vs, end, map.values);
+        }
+        r.pos = end;
+        return;
+      }
+    }
+  }
   let ks = 0;
   let ke = 0;
   let vs = -1;
@@ -55,7 +89,7 @@ export function readKeyValue(r: ProtoReader, end: number, map: MapColumn): void 
     }
   }
   r.checkEnd(end);
-  map.keys.appendBytes(r.buf, ks, ke);
+  map.keys.appendBytes(r.buf, r.view, ks, ke);
   if (vs < 0) map.values.appendNull();
   else appendAnyValue(r, vs, ve, map.values);
   r.pos = end;
@@ -125,7 +159,7 @@ export function appendAnyValue(r: ProtoReader, start: number, end: number, out: 
       out.appendNull();
       break;
     case K_STRING:
-      out.appendBytes(r.buf, s, e);
+      out.appendBytes(r.buf, r.view, s, e);
       break;
     case K_BOOL:
       out.appendAscii(lo !== 0 ? 'true' : 'false');

@@ -45,6 +45,24 @@ export class LogsColumns {
     this.attributes = new MapColumn(budget, 'log_attributes', rows, rows * 4);
     this.eventName = new DictColumn(budget, 'event_name', [], rows);
     this.droppedAttributes = new Uint32Column(budget, rows);
+    this.traceId.trusted = true; // hex we render ourselves
+    this.spanId.trusted = true;
+  }
+
+  /** Empties every column for a new decode (buffers are reused). */
+  reset(budget: Budget, rows: number): void {
+    this.block.reset(budget, rows);
+    this.timestamp.reset(budget, rows);
+    this.observedTimestamp.reset(budget, rows);
+    this.traceId.reset(budget, rows, rows * 32);
+    this.spanId.reset(budget, rows, rows * 16);
+    this.flags.reset(budget, rows);
+    this.severityText.reset(budget, rows);
+    this.severityNumber.reset(budget, rows);
+    this.body.reset(budget, rows, rows * 64);
+    this.attributes.reset(budget, rows, rows * 4);
+    this.eventName.reset(budget, rows);
+    this.droppedAttributes.reset(budget, rows);
   }
 
   get rows(): number {
@@ -74,4 +92,13 @@ export class LogsColumns {
     ];
     return makeBatch(S, this.rows, children);
   }
+}
+
+let pooled: LogsColumns | null = null;
+
+/** The logs column writers for a new decode (reused: decoders are synchronous). */
+export function acquireLogsColumns(budget: Budget, rows: number): LogsColumns {
+  if (pooled === null) pooled = new LogsColumns(budget, rows);
+  else pooled.reset(budget, rows);
+  return pooled;
 }

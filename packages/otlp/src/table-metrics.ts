@@ -51,6 +51,18 @@ export class ExemplarColumns {
     this.spanId = new Utf8Column(budget, 'exemplars.span_id', 16, 256);
     this.traceId = new Utf8Column(budget, 'exemplars.trace_id', 16, 512);
     this.attributes = new MapColumn(budget, 'exemplars.filtered_attributes', 16, 32);
+    this.spanId.trusted = true; // hex we render ourselves
+    this.traceId.trusted = true;
+  }
+
+  reset(budget: Budget, rows: number): void {
+    this.list.reset(budget, rows);
+    this.timestamp.reset(budget, 16);
+    this.value.reset(budget, 16);
+    this.valueInt.reset(budget, 16);
+    this.spanId.reset(budget, 16, 256);
+    this.traceId.reset(budget, 16, 512);
+    this.attributes.reset(budget, 16, 32);
   }
 
   /** Drops exemplars of the unfinished row. */
@@ -95,6 +107,10 @@ export class Int64ListColumn {
     this.list = new ListOffsets(budget, rows);
     this.values = new Int64Column(budget, rows * 4);
   }
+  reset(budget: Budget, rows: number): void {
+    this.list.reset(budget, rows);
+    this.values.reset(budget, rows * 4);
+  }
   rollback(): void {
     this.values.truncate(this.list.truncate(this.list.length));
   }
@@ -112,6 +128,10 @@ export class Float64ListColumn {
   constructor(budget: Budget, rows: number) {
     this.list = new ListOffsets(budget, rows);
     this.values = new Float64Column(budget, rows * 4);
+  }
+  reset(budget: Budget, rows: number): void {
+    this.list.reset(budget, rows);
+    this.values.reset(budget, rows * 4);
   }
   rollback(): void {
     this.values.truncate(this.list.truncate(this.list.length));
@@ -153,6 +173,18 @@ export abstract class MetricColumns {
     this.startTimestamp = new Int64Column(budget, rows);
     this.timestamp = new Int64Column(budget, rows);
     this.flags = new Uint32Column(budget, rows);
+  }
+
+  /** Empties every column for a new decode (buffers are reused). */
+  reset(budget: Budget, rows: number): void {
+    this.block.reset(budget, rows);
+    this.metricName.reset(budget, rows);
+    this.metricDescription.reset(budget, rows);
+    this.metricUnit.reset(budget, rows);
+    this.attributes.reset(budget, rows, rows * 4);
+    this.startTimestamp.reset(budget, rows);
+    this.timestamp.reset(budget, rows);
+    this.flags.reset(budget, rows);
   }
 
   get rows(): number {
@@ -242,6 +274,15 @@ export class NumberColumns extends MetricColumns {
     this.monotonic = new BoolColumn(budget, table === 'metrics_sum' ? rows : 0);
   }
 
+  override reset(budget: Budget, rows: number): void {
+    super.reset(budget, rows);
+    this.value.reset(budget, rows);
+    this.valueInt.reset(budget, rows);
+    this.exemplars.reset(budget, rows);
+    this.temporality.reset(budget, this.table === 'metrics_sum' ? rows : 0);
+    this.monotonic.reset(budget, this.table === 'metrics_sum' ? rows : 0);
+  }
+
   override rollbackRow(): void {
     super.rollbackRow();
     this.exemplars.rollback();
@@ -288,6 +329,18 @@ export class HistogramColumns extends MetricColumns {
     this.explicitBounds = new Float64ListColumn(budget, rows);
     this.temporality = new Int32Column(budget, rows);
     this.exemplars = new ExemplarColumns(budget, rows);
+  }
+
+  override reset(budget: Budget, rows: number): void {
+    super.reset(budget, rows);
+    this.count.reset(budget, rows);
+    this.sum.reset(budget, rows);
+    this.min.reset(budget, rows);
+    this.max.reset(budget, rows);
+    this.bucketCounts.reset(budget, rows);
+    this.explicitBounds.reset(budget, rows);
+    this.temporality.reset(budget, rows);
+    this.exemplars.reset(budget, rows);
   }
 
   override rollbackRow(): void {
@@ -348,6 +401,23 @@ export class ExpHistogramColumns extends MetricColumns {
     this.exemplars = new ExemplarColumns(budget, rows);
   }
 
+  override reset(budget: Budget, rows: number): void {
+    super.reset(budget, rows);
+    this.count.reset(budget, rows);
+    this.sum.reset(budget, rows);
+    this.min.reset(budget, rows);
+    this.max.reset(budget, rows);
+    this.scale.reset(budget, rows);
+    this.zeroCount.reset(budget, rows);
+    this.zeroThreshold.reset(budget, rows);
+    this.positiveOffset.reset(budget, rows);
+    this.positiveCounts.reset(budget, rows);
+    this.negativeOffset.reset(budget, rows);
+    this.negativeCounts.reset(budget, rows);
+    this.temporality.reset(budget, rows);
+    this.exemplars.reset(budget, rows);
+  }
+
   override rollbackRow(): void {
     super.rollbackRow();
     this.positiveCounts.rollback();
@@ -393,6 +463,15 @@ export class SummaryColumns extends MetricColumns {
     this.quantiles = new ListOffsets(budget, rows);
     this.quantile = new Float64Column(budget, rows * 4);
     this.quantileValue = new Float64Column(budget, rows * 4);
+  }
+
+  override reset(budget: Budget, rows: number): void {
+    super.reset(budget, rows);
+    this.count.reset(budget, rows);
+    this.sum.reset(budget, rows);
+    this.quantiles.reset(budget, rows);
+    this.quantile.reset(budget, rows * 4);
+    this.quantileValue.reset(budget, rows * 4);
   }
 
   override rollbackRow(): void {
@@ -446,23 +525,38 @@ export class MetricsTables {
   }
 
   get gauge(): NumberColumns {
-    this.gaugeCols ??= this.add(new NumberColumns(this.budget, this.rows, 'metrics_gauge'));
+    this.gaugeCols ??= this.add(
+      pooled(
+        pools.gauge,
+        this.budget,
+        this.rows,
+        (b, r) => new NumberColumns(b, r, 'metrics_gauge'),
+      ),
+    );
     return this.gaugeCols;
   }
   get sum(): NumberColumns {
-    this.sumCols ??= this.add(new NumberColumns(this.budget, this.rows, 'metrics_sum'));
+    this.sumCols ??= this.add(
+      pooled(pools.sum, this.budget, this.rows, (b, r) => new NumberColumns(b, r, 'metrics_sum')),
+    );
     return this.sumCols;
   }
   get histogram(): HistogramColumns {
-    this.histogramCols ??= this.add(new HistogramColumns(this.budget, this.rows));
+    this.histogramCols ??= this.add(
+      pooled(pools.histogram, this.budget, this.rows, (b, r) => new HistogramColumns(b, r)),
+    );
     return this.histogramCols;
   }
   get exponentialHistogram(): ExpHistogramColumns {
-    this.expCols ??= this.add(new ExpHistogramColumns(this.budget, this.rows));
+    this.expCols ??= this.add(
+      pooled(pools.exponential, this.budget, this.rows, (b, r) => new ExpHistogramColumns(b, r)),
+    );
     return this.expCols;
   }
   get summary(): SummaryColumns {
-    this.summaryCols ??= this.add(new SummaryColumns(this.budget, this.rows));
+    this.summaryCols ??= this.add(
+      pooled(pools.summary, this.budget, this.rows, (b, r) => new SummaryColumns(b, r)),
+    );
     return this.summaryCols;
   }
 
@@ -477,4 +571,27 @@ export class MetricsTables {
     for (const t of this.all) n += t.rows;
     return n;
   }
+}
+
+/**
+ * Column writers are reused from one decode to the next (decoders are synchronous),
+ * one set per table type.
+ */
+const pools = {
+  gauge: { cols: null as NumberColumns | null },
+  sum: { cols: null as NumberColumns | null },
+  histogram: { cols: null as HistogramColumns | null },
+  exponential: { cols: null as ExpHistogramColumns | null },
+  summary: { cols: null as SummaryColumns | null },
+};
+
+function pooled<T extends MetricColumns>(
+  slot: { cols: T | null },
+  budget: Budget,
+  rows: number,
+  create: (b: Budget, r: number) => T,
+): T {
+  if (slot.cols === null) slot.cols = create(budget, rows);
+  else slot.cols.reset(budget, rows);
+  return slot.cols;
 }

@@ -83,6 +83,49 @@ export class SpansColumns {
     this.linkAttributes = new MapColumn(budget, 'links.attributes', 16, 32);
     this.linkFlags = new Uint32Column(budget, 16);
     this.linkDropped = new Uint32Column(budget, 16);
+    // Hex we render ourselves.
+    for (const c of [
+      this.traceId,
+      this.spanId,
+      this.parentSpanId,
+      this.linkTraceId,
+      this.linkSpanId,
+    ]) {
+      c.trusted = true;
+    }
+  }
+
+  /** Empties every column for a new decode (buffers are reused). */
+  reset(budget: Budget, rows: number): void {
+    this.block.reset(budget, rows);
+    this.timestamp.reset(budget, rows);
+    this.endTimestamp.reset(budget, rows);
+    this.duration.reset(budget, rows);
+    this.traceId.reset(budget, rows, rows * 32);
+    this.spanId.reset(budget, rows, rows * 16);
+    this.parentSpanId.reset(budget, rows, rows * 16);
+    this.traceState.reset(budget, rows, 64);
+    this.spanName.reset(budget, rows);
+    this.spanKind.reset(budget, rows);
+    this.statusCode.reset(budget, rows);
+    this.statusMessage.reset(budget, rows, 64);
+    this.attributes.reset(budget, rows, rows * 12);
+    this.flags.reset(budget, rows);
+    this.droppedAttributes.reset(budget, rows);
+    this.droppedEvents.reset(budget, rows);
+    this.droppedLinks.reset(budget, rows);
+    this.events.reset(budget, rows);
+    this.eventTimestamp.reset(budget, rows);
+    this.eventName.reset(budget, rows, rows * 16);
+    this.eventAttributes.reset(budget, rows, rows * 2);
+    this.eventDropped.reset(budget, rows);
+    this.links.reset(budget, rows);
+    this.linkTraceId.reset(budget, 16, 512);
+    this.linkSpanId.reset(budget, 16, 256);
+    this.linkTraceState.reset(budget, 16, 64);
+    this.linkAttributes.reset(budget, 16, 32);
+    this.linkFlags.reset(budget, 16);
+    this.linkDropped.reset(budget, 16);
   }
 
   /** Rows completed so far. */
@@ -174,4 +217,13 @@ export class SpansColumns {
     ];
     return makeBatch(S, this.rows, children);
   }
+}
+
+let pooled: SpansColumns | null = null;
+
+/** The spans column writers for a new decode (reused: decoders are synchronous). */
+export function acquireSpansColumns(budget: Budget, rows: number): SpansColumns {
+  if (pooled === null) pooled = new SpansColumns(budget, rows);
+  else pooled.reset(budget, rows);
+  return pooled;
 }

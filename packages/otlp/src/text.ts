@@ -11,6 +11,12 @@ const B64 = new Uint8Array(
   ),
 );
 
+/** The two lowercase hex digits of each byte value, as a little-endian 16-bit word. */
+export const HEX_PAIRS = Uint16Array.from(
+  { length: 256 },
+  (_, b) => HEX[b >>> 4]! | (HEX[b & 15]! << 8),
+);
+
 /** Lowercase hex of `src[start, end)`; needs 2 bytes per input byte. */
 export function writeHex(
   src: Uint8Array,
