@@ -45,7 +45,12 @@ import {
   quarantineKey,
 } from './layout.js';
 import { stderrLogger, type Logger } from './logger.js';
-import { encodeParquet, joinIpcStream } from './parquet-encoder.js';
+import { joinIpcStream } from './parquet-encoder.js';
+import {
+  InlineParquetEncoder,
+  type ParquetEncoder,
+  WorkerParquetEncoder,
+} from './parquet-worker.js';
 import {
   isQueueFenced,
   isResumeOutOfRange,
@@ -131,6 +136,12 @@ export interface CompactorOptions {
   readonly ids?: IdSource;
   readonly logger?: Logger;
   readonly onEvent?: (event: CompactorEvent) => void;
+  /**
+   * Where Parquet is encoded: `worker` (default) keeps the event loop free while a file
+   * is encoded (the writer also answers Flight puts); `inline` encodes on the calling
+   * thread; or your own `ParquetEncoder`.
+   */
+  readonly encoder?: 'worker' | 'inline' | ParquetEncoder;
   /** Object-store retries. Default 8 attempts, 50 ms doubling to 5 s. */
   readonly retry?: Partial<RetryPolicy>;
 }
@@ -234,6 +245,8 @@ export class Compactor implements AsyncDisposable {
   readonly #onEvent: ((e: CompactorEvent) => void) | undefined;
   readonly #log: CommitLog;
   readonly #decoder: EntryDecoder;
+  readonly #encoder: ParquetEncoder;
+  readonly #ownsEncoder: boolean;
   /** This process's identity in commits. */
   readonly writerId: string;
 
@@ -284,6 +297,14 @@ export class Compactor implements AsyncDisposable {
       logger: this.#logger,
     });
     this.#decoder = new EntryDecoder({ allowedTables: this.#o.allowedTables });
+    const enc = options.encoder ?? 'worker';
+    this.#ownsEncoder = typeof enc === 'string';
+    this.#encoder =
+      enc === 'worker'
+        ? new WorkerParquetEncoder()
+        : enc === 'inline'
+          ? new InlineParquetEncoder()
+          : enc;
     this.#dedup = new DedupWindow(this.#o.dedupWindowMs);
     this.writerId = this.#ids.next();
   }
@@ -477,6 +498,7 @@ export class Compactor implements AsyncDisposable {
     if (wasRunning) await this.#lock.catch(() => {});
     await this.#runLoop?.catch(() => {});
     await this.#gcRunning;
+    if (this.#ownsEncoder) await this.#encoder.close();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -813,7 +835,7 @@ export class Compactor implements AsyncDisposable {
     const roundId = round.roundId!;
     for (const group of round.sortedGroups()) {
       for (const chunk of chunkPieces(group, this.#o.targetFileRows, this.#o.targetFileBytes)) {
-        const results = this.#encodeChunk(group, chunk, roundId, newlyBad);
+        const results = await this.#encodeChunk(group, chunk, roundId, newlyBad);
         for (const { bytes, rows, range } of results) {
           const partition = partitionOfHour(group.hour);
           const key = dataFileKey(this.#o.prefix, group.table, partition, this.#ids.next());
@@ -831,12 +853,12 @@ export class Compactor implements AsyncDisposable {
   }
 
   /** Encodes one chunk; on failure isolates the pieces arrow-rs rejects. */
-  #encodeChunk(
+  async #encodeChunk(
     group: Group,
     chunk: readonly PieceRef[],
     roundId: string,
     bad: Map<string, { reason: string; message: string }>,
-  ): { bytes: Uint8Array; rows: number; range: TsRange }[] {
+  ): Promise<{ bytes: Uint8Array; rows: number; range: TsRange }[]> {
     const opts = {
       rowGroupRows: this.#o.rowGroupRows,
       dictionaryColumns: group.schema.dictionaryColumns,
@@ -845,7 +867,7 @@ export class Compactor implements AsyncDisposable {
         ['sediment.round', roundId],
       ]),
     };
-    const encode = (refs: readonly PieceRef[]) => {
+    const encode = async (refs: readonly PieceRef[]) => {
       const messages: Uint8Array[] = [];
       const range = new TsRange();
       let rows = 0;
@@ -854,14 +876,11 @@ export class Compactor implements AsyncDisposable {
         range.merge(r.piece.range);
         rows += r.piece.rows;
       }
-      return {
-        bytes: encodeParquet(joinIpcStream(group.schema.schemaMessage, messages), opts),
-        rows,
-        range,
-      };
+      const stream = joinIpcStream(group.schema.schemaMessage, messages);
+      return { bytes: await this.#encoder.encode(stream, opts), rows, range };
     };
     try {
-      return [encode(chunk)];
+      return [await encode(chunk)];
     } catch (err) {
       if (!(err instanceof ParquetEncodeError)) throw err;
       this.#logger.warn(
@@ -872,7 +891,7 @@ export class Compactor implements AsyncDisposable {
       const out: { bytes: Uint8Array; rows: number; range: TsRange }[] = [];
       for (const ref of chunk) {
         try {
-          out.push(encode([ref]));
+          out.push(await encode([ref]));
         } catch (e) {
           if (!(e instanceof ParquetEncodeError)) throw e;
           bad.set(ref.entry, { reason: 'parquet', message: e.message });

@@ -16,6 +16,7 @@
  * - `UnsupportedArrowTypeError`: a column type the row-selection cannot split; a kind of
  *   invalid entry.
  * - `ParquetEncodeError`: parquet-wasm rejected data that Arrow JS accepted.
+ * - `ParquetWorkerError` (retry): the encoder worker thread died; the round is redone.
  */
 export type LakeErrorCode =
   | 'LAKE_FENCED'
@@ -25,7 +26,8 @@ export type LakeErrorCode =
   | 'LAKE_INVALID_CONFIG'
   | 'LAKE_INVALID_ENTRY'
   | 'LAKE_UNSUPPORTED_ARROW_TYPE'
-  | 'LAKE_PARQUET_ENCODE_FAILED';
+  | 'LAKE_PARQUET_ENCODE_FAILED'
+  | 'LAKE_PARQUET_WORKER_FAILED';
 
 export abstract class LakeError extends Error {
   abstract readonly code: LakeErrorCode;
@@ -128,6 +130,16 @@ export class ParquetEncodeError extends LakeError {
   readonly retryable = false;
   constructor(message: string, options: { cause?: unknown } = {}) {
     super(`parquet encoding failed: ${message}`, options);
+  }
+}
+
+/** The Parquet encoder worker died (crash, out of memory). Retryable: the round is redone. */
+export class ParquetWorkerError extends LakeError {
+  override readonly name = 'ParquetWorkerError';
+  readonly code = 'LAKE_PARQUET_WORKER_FAILED' as const;
+  readonly retryable = true;
+  constructor(cause: Error) {
+    super(`parquet encoder worker failed: ${cause.message}`, { cause });
   }
 }
 

@@ -48,6 +48,11 @@ export {
 } from './layout.js';
 export { type Logger, silentLogger, stderrLogger } from './logger.js';
 export { encodeParquet, joinIpcStream, type ParquetEncodeOptions } from './parquet-encoder.js';
+export {
+  InlineParquetEncoder,
+  type ParquetEncoder,
+  WorkerParquetEncoder,
+} from './parquet-worker.js';
 export type { QueueBatch, QueueBatchMetadata, QueueSource } from './queue-source.js';
 export { type LakeSnapshot, readCommittedFiles, readLakeSnapshot } from './reader.js';
 export { DEFAULT_RETRY, type RetryPolicy } from './retry.js';

@@ -1,0 +1,62 @@
+import { describe, expect, it } from 'vitest';
+import { spansBatch, toIpc } from '../test/fixtures/synthetic-tables.js';
+import { EntryDecoder } from './entry-decoder.js';
+import { ParquetEncodeError } from './errors.js';
+import { joinIpcStream, type ParquetEncodeOptions } from './parquet-encoder.js';
+import { InlineParquetEncoder, WorkerParquetEncoder } from './parquet-worker.js';
+
+function stream(): { bytes: () => Uint8Array; options: ParquetEncodeOptions } {
+  const d = new EntryDecoder({ allowedTables: null });
+  const messages: Uint8Array[] = [];
+  let schema: Uint8Array | undefined;
+  let dictionaryColumns: readonly string[] = [];
+  for (let i = 0; i < 4; i++) {
+    const r = d.decode(
+      toIpc(spansBatch({ rows: 100, seed: i, edgeCases: true, timestamp: (j) => BigInt(j) })),
+      0,
+    );
+    if (!r.ok) throw r.error;
+    schema = r.schema.schemaMessage;
+    dictionaryColumns = r.schema.dictionaryColumns;
+    for (const p of r.pieces) messages.push(...p.messages);
+  }
+  return {
+    bytes: () => joinIpcStream(schema!, messages),
+    options: { rowGroupRows: 128, dictionaryColumns, keyValueMetadata: new Map([['k', 'v']]) },
+  };
+}
+
+describe('Parquet encoders', () => {
+  it('the worker writes byte-for-byte what the inline encoder writes', async () => {
+    const s = stream();
+    const worker = new WorkerParquetEncoder();
+    try {
+      const inline = await new InlineParquetEncoder().encode(s.bytes(), s.options);
+      const [a, b] = await Promise.all([
+        worker.encode(s.bytes(), s.options),
+        worker.encode(s.bytes(), s.options),
+      ]);
+      expect(a.length).toBeGreaterThan(1000);
+      expect(Buffer.from(a).equals(Buffer.from(inline))).toBe(true);
+      expect(Buffer.from(b).equals(Buffer.from(inline))).toBe(true);
+    } finally {
+      await worker.close();
+    }
+  });
+
+  it('reports data arrow-rs rejects as ParquetEncodeError and keeps working', async () => {
+    const s = stream();
+    const worker = new WorkerParquetEncoder();
+    try {
+      const broken = s.bytes();
+      broken.fill(7, 400, 900); // corrupt the first record batch's header
+      await expect(worker.encode(broken, s.options)).rejects.toBeInstanceOf(ParquetEncodeError);
+      await expect(new InlineParquetEncoder().encode(broken, s.options)).rejects.toBeInstanceOf(
+        ParquetEncodeError,
+      );
+      expect((await worker.encode(s.bytes(), s.options)).length).toBeGreaterThan(1000);
+    } finally {
+      await worker.close();
+    }
+  });
+});
