@@ -1,4 +1,4 @@
-import { isUtf8 } from 'node:buffer';
+import { Buffer, isUtf8 } from 'node:buffer';
 import { type Data, makeData, type Utf8 } from 'apache-arrow';
 import { type Budget, nextCapacity, RETAIN_BYTES } from './budget.js';
 import { packBits } from './col-fixed.js';
@@ -6,6 +6,11 @@ import { InvalidInputError } from './errors.js';
 import { HEX_PAIRS } from './text.js';
 
 const encoder = new TextEncoder();
+
+/** Buffer's native UTF-8 writer (present on every Node Buffer, not in its typings). */
+interface Utf8Writer {
+  utf8Write(s: string, offset: number, length: number): number;
+}
 
 /**
  * A Utf8 column as Arrow lays it out: Int32 offsets plus one byte buffer, both grown
@@ -22,6 +27,8 @@ export class Utf8Column {
   bytes: Uint8Array = new Uint8Array(0);
   /** DataView over `bytes` (word-at-a-time copies). */
   view: DataView = new DataView(this.bytes.buffer);
+  /** Buffer over `bytes` (native UTF-8 encoding of long JS strings). */
+  private buf: Buffer = Buffer.from(this.bytes.buffer, 0, 0);
   byteLength = 0;
   length = 0;
   valid: Uint8Array | null = null;
@@ -125,6 +132,7 @@ export class Utf8Column {
   private setBytes(b: Uint8Array): void {
     this.bytes = b;
     this.view = new DataView(b.buffer, b.byteOffset, b.byteLength);
+    this.buf = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
   }
 
   /** Ends the current value at byte position `end` (after `reserve` + writes). */
@@ -245,19 +253,34 @@ export class Utf8Column {
 
   /** Writes `s` as UTF-8 at `pos` (room reserved by the caller: 3 bytes per unit). */
   writeString(s: string, pos: number): number {
-    const dst = this.bytes;
     const n = s.length;
+    if (n >= 24) {
+      // Native encoding wins for longer strings. ASCII writes exactly one byte per
+      // code unit; anything else must be well-formed (no lone surrogate).
+      const written = (this.buf as unknown as Utf8Writer).utf8Write(
+        s,
+        pos,
+        this.bytes.length - pos,
+      );
+      if (written !== n && !(s as unknown as { isWellFormed(): boolean }).isWellFormed()) {
+        this.loneSurrogate();
+      }
+      return pos + written;
+    }
+    const dst = this.bytes;
     for (let i = 0; i < n; i++) {
       const c = s.charCodeAt(i);
       if (c >= 0x80) {
-        if (!(s as unknown as { isWellFormed(): boolean }).isWellFormed()) {
-          throw new InvalidInputError(`invalid string in ${this.label}: lone UTF-16 surrogate`);
-        }
+        if (!(s as unknown as { isWellFormed(): boolean }).isWellFormed()) this.loneSurrogate();
         return pos + encoder.encodeInto(s.substring(i), dst.subarray(pos)).written;
       }
       dst[pos++] = c;
     }
     return pos;
+  }
+
+  private loneSurrogate(): never {
+    throw new InvalidInputError(`invalid string in ${this.label}: lone UTF-16 surrogate`);
   }
 
   private activateValid(): Uint8Array {

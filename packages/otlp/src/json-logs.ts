@@ -3,7 +3,6 @@ import { acquireBlockContext, type BlockContext } from './block.js';
 import { Budget, defaultOutputLimit } from './budget.js';
 import { readJsonResource, readJsonScope } from './json-block.js';
 import {
-  appendHexLower,
   appendJsonAnyValue,
   isZeroHex,
   type JsonObject,
@@ -135,9 +134,9 @@ class LogsJsonDecoder {
     else c.timestamp.append(tLo, tHi);
     c.observedTimestamp.append(oLo, oHi);
     if (tidLen === 0 || isZeroHex(traceId as string)) c.traceId.appendNull();
-    else appendHexLower(c.traceId, traceId as string);
+    else jr.appendHexLower(c.traceId, traceId as string, 'trace_id');
     if (sidLen === 0 || isZeroHex(spanId as string)) c.spanId.appendNull();
-    else appendHexLower(c.spanId, spanId as string);
+    else jr.appendHexLower(c.spanId, spanId as string, 'span_id');
     c.flags.append(jr.uint32(l.flags, 'flags'));
     c.severityText.append(
       c.severityText.lookupString(jr.string(l.severityText ?? l.severity_text, 'severity_text')),

@@ -5,7 +5,6 @@ import type { Int64Column } from './col-fixed.js';
 import { metricsResult } from './decode-metrics.js';
 import { readJsonResource, readJsonScope } from './json-block.js';
 import {
-  appendHexLower,
   isZeroHex,
   type JsonObject,
   JsonReader,
@@ -226,7 +225,10 @@ class MetricsJsonDecoder {
     this.u64List(t.bucketCounts.values, counts, 'bucket_counts');
     t.bucketCounts.endRow();
     for (let i = 0; i < bounds.length; i++) {
-      t.explicitBounds.values.append(jr.double(bounds[i], `explicit_bounds[${i}]`));
+      const d = bounds[i];
+      t.explicitBounds.values.append(
+        typeof d === 'number' ? d : jr.double(d, `explicit_bounds[${i}]`),
+      );
     }
     t.explicitBounds.endRow();
     t.temporality.append(temporality);
@@ -298,31 +300,38 @@ class MetricsJsonDecoder {
   private u64List(col: Int64Column, list: unknown[], field: string): void {
     const jr = this.jr;
     for (let i = 0; i < list.length; i++) {
-      jr.u64(list[i], `${field}[${i}]`);
-      col.append(jr.lo, jr.hi);
+      const x = list[i];
+      if (typeof x === 'number' && Number.isSafeInteger(x) && x >= 0) {
+        const hi = Math.floor(x / TWO_32);
+        col.append((x - hi * TWO_32) | 0, hi);
+      } else {
+        jr.u64(x, `${field}[${i}]`);
+        col.append(jr.lo, jr.hi);
+      }
     }
   }
 
   private exemplars(x: ExemplarColumns, v: unknown): void {
     const jr = this.jr;
     const list = jr.array(v, 'exemplars');
+    if (list.length > 0) jr.enter('exemplars');
     for (let i = 0; i < list.length; i++) {
-      const f = `exemplars[${i}]`;
-      const e = jr.item(list[i], f);
+      jr.at(i);
+      const e = jr.item(list[i], '');
       const spanId = e.spanId ?? e.span_id;
       const traceId = e.traceId ?? e.trace_id;
-      const sidLen = jr.hexIdLength(spanId, `${f}.span_id`);
-      const tidLen = jr.hexIdLength(traceId, `${f}.trace_id`);
+      const sidLen = jr.hexIdLength(spanId, 'span_id');
+      const tidLen = jr.hexIdLength(traceId, 'trace_id');
       const asDouble = e.asDouble ?? e.as_double;
       const asInt = e.asInt ?? e.as_int;
-      if (asDouble != null && asInt != null) jr.fail(f, 'both as_double and as_int are set');
-      jr.u64(e.timeUnixNano ?? e.time_unix_nano, `${f}.time_unix_nano`);
+      if (asDouble != null && asInt != null) jr.fail('', 'both as_double and as_int are set');
+      jr.u64(e.timeUnixNano ?? e.time_unix_nano, 'time_unix_nano');
       x.timestamp.append(jr.lo, jr.hi);
       if (asDouble != null) {
-        x.value.append(jr.double(asDouble, `${f}.as_double`));
+        x.value.append(jr.double(asDouble, 'as_double'));
         x.valueInt.appendNull();
       } else if (asInt != null) {
-        jr.i64(asInt, `${f}.as_int`);
+        jr.i64(asInt, 'as_int');
         x.value.append(jr.hi * TWO_32 + (jr.lo >>> 0));
         x.valueInt.append(jr.lo, jr.hi);
       } else {
@@ -330,17 +339,18 @@ class MetricsJsonDecoder {
         x.valueInt.appendNull();
       }
       if (sidLen === 0 || isZeroHex(spanId as string)) x.spanId.appendNull();
-      else appendHexLower(x.spanId, spanId as string);
+      else jr.appendHexLower(x.spanId, spanId as string, 'span_id');
       if (tidLen === 0 || isZeroHex(traceId as string)) x.traceId.appendNull();
-      else appendHexLower(x.traceId, traceId as string);
+      else jr.appendHexLower(x.traceId, traceId as string, 'trace_id');
       readJsonAttributes(
         jr,
         x.attributes,
         e.filteredAttributes ?? e.filtered_attributes,
-        `${f}.filtered_attributes`,
+        'filtered_attributes',
       );
       x.attributes.endRow();
     }
+    if (list.length > 0) jr.leave();
     x.endRow();
   }
 }

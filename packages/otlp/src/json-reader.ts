@@ -1,10 +1,9 @@
-import { Buffer } from 'node:buffer';
+import { Buffer, isAscii, isUtf8 } from 'node:buffer';
 import type { MapColumn } from './col-map.js';
 import type { Utf8Column } from './col-utf8.js';
 import { InvalidInputError } from './errors.js';
 import { MAX_DEPTH } from './proto-reader.js';
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
 const TWO_32 = 4294967296;
 const B64_RE = /^[A-Za-z0-9+/_-]*={0,2}$/;
 
@@ -13,11 +12,12 @@ export function parseJsonBody(input: Uint8Array | string): Record<string, unknow
   let text: string;
   if (typeof input === 'string') text = input;
   else {
-    try {
-      text = utf8.decode(input);
-    } catch (cause) {
-      throw new InvalidInputError('invalid UTF-8 in the JSON body', { cause });
-    }
+    const b = Buffer.from(input.buffer, input.byteOffset, input.byteLength);
+    // Pure ASCII (the usual case: non-ASCII text tends to arrive \u-escaped) decodes
+    // fastest as latin1; anything else must be valid UTF-8.
+    if (isAscii(b)) text = b.toString('latin1');
+    else if (isUtf8(b)) text = b.toString('utf8');
+    else throw new InvalidInputError('invalid UTF-8 in the JSON body');
   }
   let doc: unknown;
   try {
@@ -47,20 +47,23 @@ export class JsonReader {
   lo = 0;
   hi = 0;
   private readonly path: Array<string | number> = [];
+  private depth = 0;
 
   enter(name: string): void {
-    this.path.push(name, -1);
+    this.path[this.depth] = name;
+    this.path[this.depth + 1] = -1;
+    this.depth += 2;
   }
   at(i: number): void {
-    this.path[this.path.length - 1] = i;
+    this.path[this.depth - 1] = i;
   }
   leave(): void {
-    this.path.length -= 2;
+    this.depth -= 2;
   }
 
   location(field: string): string {
     let s = '';
-    for (let i = 0; i < this.path.length; i += 2) {
+    for (let i = 0; i < this.depth; i += 2) {
       if (s !== '') s += '.';
       s += this.path[i];
       const idx = this.path[i + 1] as number;
@@ -191,25 +194,41 @@ export class JsonReader {
     }
   }
 
-  /** Decimal digits of `s` from `start` into lo/hi as unsigned doubles (hi may overflow 2^32). */
+  /** Decimal digits of `s` from `start` into lo/hi as unsigned doubles (hi may exceed 2^32). */
   private parseDecimal(s: string, start: number, field: string): void {
-    const n = s.length;
-    if (n === start || n - start > 20) this.fail(field, 'expected a decimal integer');
-    let lo = 0;
-    let hi = 0;
-    for (let i = start; i < n; i++) {
+    const n = s.length - start;
+    if (n === 0 || n > 20) this.fail(field, 'expected a decimal integer');
+    // Up to 15 digits are exact in a double; longer numbers are split into a high part
+    // (at most 11 digits) and 9 low digits, recombined in 32-bit limbs.
+    const split = n > 15 ? s.length - 9 : s.length;
+    let a = 0;
+    for (let i = start; i < split; i++) {
       const d = s.charCodeAt(i) - 48;
       if (d < 0 || d > 9) this.fail(field, 'expected a decimal integer');
-      lo = lo * 10 + d;
-      hi *= 10;
-      if (lo >= TWO_32) {
-        const carry = Math.floor(lo / TWO_32);
-        lo -= carry * TWO_32;
-        hi += carry;
-      }
+      a = a * 10 + d;
     }
-    this.lo = lo;
-    this.hi = hi;
+    if (split === s.length) {
+      const hi = Math.floor(a / TWO_32);
+      this.hi = hi;
+      this.lo = a - hi * TWO_32;
+      return;
+    }
+    let b = 0;
+    for (let i = split; i < s.length; i++) {
+      const d = s.charCodeAt(i) - 48;
+      if (d < 0 || d > 9) this.fail(field, 'expected a decimal integer');
+      b = b * 10 + d;
+    }
+    // a * 10^9 + b, with a < 10^11: a = ah * 2^16 + al.
+    const al = a % 65536;
+    const ah = (a - al) / 65536;
+    const y = ah * 1e9; // < 2^53, to be scaled by 2^16
+    const yl = y % 65536;
+    const yh = (y - yl) / 65536;
+    const t = yl * 65536 + al * 1e9 + b; // < 2^53
+    const tl = t % TWO_32;
+    this.lo = tl;
+    this.hi = yh + (t - tl) / TWO_32;
   }
 
   /** double: a number, or "NaN" / "Infinity" / "-Infinity" / a numeric string. */
@@ -227,21 +246,26 @@ export class JsonReader {
   }
 
   /**
-   * A hex id (trace_id, span_id): returns its length in bytes, validating the digits
-   * (either case). Absent or empty is 0.
+   * A hex id (trace_id, span_id): returns its length in bytes (absent or empty: 0).
+   * The digits themselves are checked when the id is written (appendHexLower).
    */
   hexIdLength(v: unknown, field: string): number {
     if (v === undefined || v === null) return 0;
     if (typeof v !== 'string') this.fail(field, 'expected a hex string');
-    const n = v.length;
-    if (n % 2 !== 0) this.fail(field, 'hex id has an odd number of digits');
-    for (let i = 0; i < n; i++) {
-      const c = v.charCodeAt(i) | 0x20;
-      if (!((c >= 48 && c <= 57) || (c >= 97 && c <= 102))) {
-        this.fail(field, 'expected hex digits');
-      }
+    if (v.length % 2 !== 0) this.fail(field, 'hex id has an odd number of digits');
+    return v.length >>> 1;
+  }
+
+  /** Appends a hex id in lowercase; digits other than 0-9a-fA-F are InvalidInputError. */
+  appendHexLower(col: Utf8Column, s: string, field: string): void {
+    let pos = col.reserve(s.length);
+    const dst = col.bytes;
+    for (let i = 0; i < s.length; i++) {
+      const c = s.charCodeAt(i) | 0x20;
+      if (!((c >= 48 && c <= 57) || (c >= 97 && c <= 102))) this.fail(field, 'expected hex digits');
+      dst[pos++] = c;
     }
-    return n >>> 1;
+    col.commit(pos);
   }
 
   /** Bytes of a base64 string (standard or URL-safe alphabet, padding optional). */
@@ -263,20 +287,12 @@ export function isZeroHex(s: string): boolean {
   return true;
 }
 
-/** Appends a validated hex id in lowercase. */
-export function appendHexLower(col: Utf8Column, s: string): void {
-  let pos = col.reserve(s.length);
-  const dst = col.bytes;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    dst[pos++] = c >= 65 && c <= 70 ? c + 32 : c;
-  }
-  col.commit(pos);
-}
-
 // ---- AnyValue / KeyValue ----------------------------------------------------------
 
-/** Reads a JSON array of KeyValue objects into the current row of `map`. */
+/**
+ * Reads a JSON array of KeyValue objects into the current row of `map`. Positions for
+ * error messages go through the reader's path (no string building per attribute).
+ */
 export function readJsonAttributes(
   jr: JsonReader,
   map: MapColumn,
@@ -284,54 +300,48 @@ export function readJsonAttributes(
   field: string,
 ): void {
   const list = jr.array(v, field);
-  for (let i = 0; i < list.length; i++) {
+  const n = list.length;
+  if (n === 0) return;
+  jr.enter(field);
+  for (let i = 0; i < n; i++) {
+    jr.at(i);
     const kv = list[i];
     if (typeof kv !== 'object' || kv === null || Array.isArray(kv)) {
-      jr.fail(`${field}[${i}]`, 'expected a KeyValue object');
+      jr.fail('', 'expected a KeyValue object');
     }
     const o = kv as JsonObject;
     const key = o.key;
     if (typeof key === 'string') map.keys.appendString(key);
     else if (key === undefined || key === null) map.keys.appendString('');
-    else jr.fail(`${field}[${i}].key`, 'expected a string');
-    appendJsonAnyValue(jr, map.values, o.value, `${field}[${i}].value`);
+    else jr.fail('key', 'expected a string');
+    appendJsonAnyValue(jr, map.values, o.value, 'value');
   }
+  jr.leave();
 }
 
-// AnyValue members, by JSON name (both spellings).
-const ANY_KINDS: Readonly<Record<string, number>> = Object.assign(Object.create(null), {
-  stringValue: 1,
-  string_value: 1,
-  boolValue: 2,
-  bool_value: 2,
-  intValue: 3,
-  int_value: 3,
-  doubleValue: 4,
-  double_value: 4,
-  arrayValue: 5,
-  array_value: 5,
-  kvlistValue: 6,
-  kvlist_value: 6,
-  bytesValue: 7,
-  bytes_value: 7,
-});
-
-/** The member set in an AnyValue object: [kind, value], kind 0 when none is set. */
+/**
+ * The member set in an AnyValue object: [kind, value], kind 0 when none is set. When
+ * several are set (invalid, but harmless), the first of string, bool, int, double,
+ * array, kvlist, bytes wins.
+ */
 function anyMember(jr: JsonReader, v: unknown, field: string): [number, unknown] {
   if (v === undefined || v === null) return [0, null];
   if (typeof v !== 'object' || Array.isArray(v)) jr.fail(field, 'expected an AnyValue object');
-  let kind = 0;
-  let value: unknown = null;
-  for (const k in v as JsonObject) {
-    const m = ANY_KINDS[k];
-    if (m === undefined) continue; // unknown fields are ignored
-    const x = (v as JsonObject)[k];
-    if (x === null || x === undefined) continue;
-    if (kind !== 0) jr.fail(field, 'AnyValue has more than one value set');
-    kind = m;
-    value = x;
+  const o = v as JsonObject;
+  const members = [
+    o.stringValue ?? o.string_value,
+    o.boolValue ?? o.bool_value,
+    o.intValue ?? o.int_value,
+    o.doubleValue ?? o.double_value,
+    o.arrayValue ?? o.array_value,
+    o.kvlistValue ?? o.kvlist_value,
+    o.bytesValue ?? o.bytes_value,
+  ];
+  for (let k = 0; k < members.length; k++) {
+    const x = members[k];
+    if (x !== undefined && x !== null) return [k + 1, x];
   }
-  return [kind, value];
+  return [0, null];
 }
 
 /** Appends the text of a JSON AnyValue to `out` (same rendering as the protobuf path). */
@@ -341,16 +351,17 @@ export function appendJsonAnyValue(
   v: unknown,
   field: string,
 ): void {
-  // Fast path: {"stringValue": "..."}.
+  // Fast paths for the common members, lowerCamelCase.
   if (typeof v === 'object' && v !== null) {
-    const s = (v as JsonObject).stringValue;
+    const o = v as JsonObject;
+    const s = o.stringValue;
     if (typeof s === 'string') {
-      for (const k in v as JsonObject) {
-        if (k !== 'stringValue' && ANY_KINDS[k] !== undefined && (v as JsonObject)[k] != null) {
-          jr.fail(field, 'AnyValue has more than one value set');
-        }
-      }
       out.appendString(s);
+      return;
+    }
+    const i = o.intValue;
+    if (typeof i === 'number' && Number.isSafeInteger(i) && s == null) {
+      out.appendAscii(String(i));
       return;
     }
   }
@@ -360,19 +371,19 @@ export function appendJsonAnyValue(
       out.appendNull();
       return;
     case 1:
-      out.appendString(jr.string(x, `${field}.stringValue`));
+      out.appendString(jr.string(x, field));
       return;
     case 2:
-      out.appendAscii(jr.bool(x, `${field}.boolValue`) ? 'true' : 'false');
+      out.appendAscii(jr.bool(x, field) ? 'true' : 'false');
       return;
     case 3:
-      out.appendAscii(intText(jr, x, `${field}.intValue`));
+      out.appendAscii(intText(jr, x, field));
       return;
     case 4:
-      out.appendAscii(String(jr.double(x, `${field}.doubleValue`)));
+      out.appendAscii(String(jr.double(x, field)));
       return;
     case 7:
-      out.appendAscii(jr.base64(x, `${field}.bytesValue`).toString('base64'));
+      out.appendAscii(jr.base64(x, field).toString('base64'));
       return;
     default:
       out.appendString(jsonText(jr, kind, x, field, 1));

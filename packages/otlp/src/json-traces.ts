@@ -3,7 +3,6 @@ import { acquireBlockContext, type BlockContext } from './block.js';
 import { Budget, defaultOutputLimit } from './budget.js';
 import { readJsonResource, readJsonScope } from './json-block.js';
 import {
-  appendHexLower,
   isZeroHex,
   type JsonObject,
   JsonReader,
@@ -131,10 +130,10 @@ class TracesJsonDecoder {
     c.endTimestamp.append(eLo, eHi);
     const dLo = (eLo >>> 0) - (sLo >>> 0);
     c.duration.append(dLo | 0, (eHi - sHi - (dLo < 0 ? 1 : 0)) | 0);
-    appendHexLower(c.traceId, traceId as string);
-    appendHexLower(c.spanId, spanId as string);
+    jr.appendHexLower(c.traceId, traceId as string, 'trace_id');
+    jr.appendHexLower(c.spanId, spanId as string, 'span_id');
     if (pidLen === 0 || isZeroHex(parentSpanId as string)) c.parentSpanId.appendNull();
-    else appendHexLower(c.parentSpanId, parentSpanId as string);
+    else jr.appendHexLower(c.parentSpanId, parentSpanId as string, 'parent_span_id');
     c.traceState.appendString(jr.string(s.traceState ?? s.trace_state, 'trace_state'));
     c.spanName.append(c.spanName.lookupString(jr.string(s.name, 'name')));
     c.spanKind.append(kind >= 0 && kind <= 5 ? kind : c.spanKind.lookupString(String(kind)));
@@ -152,51 +151,58 @@ class TracesJsonDecoder {
       jr.uint32(s.droppedLinksCount ?? s.dropped_links_count, 'dropped_links_count'),
     );
     const events = jr.array(s.events, 'events');
-    for (let i = 0; i < events.length; i++) this.event(events[i], i);
+    if (events.length > 0) {
+      jr.enter('events');
+      for (let i = 0; i < events.length; i++) {
+        jr.at(i);
+        this.event(events[i]);
+      }
+      jr.leave();
+    }
     const links = jr.array(s.links, 'links');
-    for (let i = 0; i < links.length; i++) this.link(links[i], i);
+    if (links.length > 0) {
+      jr.enter('links');
+      for (let i = 0; i < links.length; i++) {
+        jr.at(i);
+        this.link(links[i]);
+      }
+      jr.leave();
+    }
     c.endRow();
   }
 
-  private event(v: unknown, i: number): void {
+  private event(v: unknown): void {
     const jr = this.jr;
     const c = this.cols;
-    const e = jr.item(v, `events[${i}]`);
-    jr.u64(e.timeUnixNano ?? e.time_unix_nano, `events[${i}].time_unix_nano`);
+    const e = jr.item(v, '');
+    jr.u64(e.timeUnixNano ?? e.time_unix_nano, 'time_unix_nano');
     const lo = jr.lo;
     const hi = jr.hi;
-    c.eventName.appendString(jr.string(e.name, `events[${i}].name`));
-    readJsonAttributes(jr, c.eventAttributes, e.attributes, `events[${i}].attributes`);
+    c.eventName.appendString(jr.string(e.name, 'name'));
+    readJsonAttributes(jr, c.eventAttributes, e.attributes, 'attributes');
     c.endEvent(
       lo,
       hi,
-      jr.uint32(
-        e.droppedAttributesCount ?? e.dropped_attributes_count,
-        `events[${i}].dropped_attributes_count`,
-      ),
+      jr.uint32(e.droppedAttributesCount ?? e.dropped_attributes_count, 'dropped_attributes_count'),
     );
   }
 
-  private link(v: unknown, i: number): void {
+  private link(v: unknown): void {
     const jr = this.jr;
     const c = this.cols;
-    const f = `links[${i}]`;
-    const l = jr.item(v, f);
+    const l = jr.item(v, '');
     const traceId = l.traceId ?? l.trace_id;
     const spanId = l.spanId ?? l.span_id;
-    if (jr.hexIdLength(traceId, `${f}.trace_id`) === 0) c.linkTraceId.appendNull();
-    else appendHexLower(c.linkTraceId, traceId as string);
-    if (jr.hexIdLength(spanId, `${f}.span_id`) === 0) c.linkSpanId.appendNull();
-    else appendHexLower(c.linkSpanId, spanId as string);
-    c.linkTraceState.appendString(jr.string(l.traceState ?? l.trace_state, `${f}.trace_state`));
-    readJsonAttributes(jr, c.linkAttributes, l.attributes, `${f}.attributes`);
+    if (jr.hexIdLength(traceId, 'trace_id') === 0) c.linkTraceId.appendNull();
+    else jr.appendHexLower(c.linkTraceId, traceId as string, 'trace_id');
+    if (jr.hexIdLength(spanId, 'span_id') === 0) c.linkSpanId.appendNull();
+    else jr.appendHexLower(c.linkSpanId, spanId as string, 'span_id');
+    c.linkTraceState.appendString(jr.string(l.traceState ?? l.trace_state, 'trace_state'));
+    readJsonAttributes(jr, c.linkAttributes, l.attributes, 'attributes');
     c.linkAttributes.endRow();
-    c.linkFlags.append(jr.uint32(l.flags, `${f}.flags`));
+    c.linkFlags.append(jr.uint32(l.flags, 'flags'));
     c.linkDropped.append(
-      jr.uint32(
-        l.droppedAttributesCount ?? l.dropped_attributes_count,
-        `${f}.dropped_attributes_count`,
-      ),
+      jr.uint32(l.droppedAttributesCount ?? l.dropped_attributes_count, 'dropped_attributes_count'),
     );
   }
 }
