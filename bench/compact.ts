@@ -2,7 +2,9 @@
  * Compaction throughput: queue batches of pre-built Arrow IPC entries (512 rows each,
  * realistic spans-like and logs-like tables) → committed Parquet, through the real
  * Compactor (entry decoding, hour partitioning, dedup bookkeeping, parquet-wasm, data
- * file puts, commit, checkpoint, hint), on a memory and a local-fs store.
+ * file puts, commit, checkpoint, hint), on a memory and a local-fs store, with the
+ * default worker-thread encoder (one warm worker for the run, as in a long-lived
+ * writer) and with the inline encoder.
  *
  * Baseline, same rows, same run: DuckDB's appender inserting the rows into a table,
  * then `COPY … TO 'x.parquet' (FORMAT parquet, COMPRESSION zstd)`, with one DuckDB
@@ -21,10 +23,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   Compactor,
+  InlineParquetEncoder,
+  type ParquetEncoder,
   type QueueBatch,
   type QueueSource,
   readLakeSnapshot,
   silentLogger,
+  WorkerParquetEncoder,
 } from '@sediment/lake';
 import {
   type GetResult,
@@ -136,13 +141,20 @@ function workload(name: string, count: number, make: (i: number) => RecordBatch)
   return { name, entries, batches, rows: count * ROWS, ipcBytes };
 }
 
-async function runCompactor(w: Workload, store: ObjectStore) {
+/** One encoder per mode for the whole run, as in a long-lived writer (warm wasm). */
+const encoders: Record<'worker' | 'inline', ParquetEncoder> = {
+  worker: new WorkerParquetEncoder(),
+  inline: new InlineParquetEncoder(),
+};
+
+async function runCompactor(w: Workload, store: ObjectStore, mode: 'worker' | 'inline' = 'worker') {
   const counting = new CountingStore(store);
   const compactor = new Compactor({
     store: counting,
     queue: new PrebuiltQueue(w.batches),
     logger: silentLogger,
     gcIntervalMs: 0,
+    encoder: encoders[mode],
   });
   const t0 = performance.now();
   await compactor.start();
@@ -239,6 +251,11 @@ async function main() {
         if (!best || res.ms < best.ms) best = res;
       }
       const mem = best!;
+      let inline: Awaited<ReturnType<typeof runCompactor>> | undefined;
+      for (let r = 0; r < REPEAT; r++) {
+        const res = await runCompactor(w, new MemoryStore(), 'inline');
+        if (!inline || res.ms < inline.ms) inline = res;
+      }
       const fsRoot = await mkdtemp(join(dir, 'fs-'));
       const fs = await runCompactor(w, new LocalFsStore({ root: fsRoot }));
       let baseline: Awaited<ReturnType<typeof runBaseline>> | undefined;
@@ -254,6 +271,9 @@ async function main() {
         `compactor, memory store   : ${krows(w.rows, mem.ms)}  (${fmt(mem.ms)} ms, ${mem.files} files, ${mem.commits} commits)`,
       );
       console.log(`compactor, local-fs store : ${krows(w.rows, fs.ms)}  (${fmt(fs.ms)} ms)`);
+      console.log(
+        `compactor, inline encoder : ${krows(w.rows, inline!.ms)}  (memory store, Parquet encoded on the main thread)`,
+      );
       console.log(
         `  Parquet: ${fmt(mem.bytes / w.rows, 1)} B/row (${fmt(w.ipcBytes / mem.bytes, 1)}x smaller than the IPC input)`,
       );
@@ -289,6 +309,7 @@ async function main() {
     }
   } finally {
     await rm(dir, { recursive: true, force: true });
+    await encoders.worker.close();
   }
   console.log('## summary (memory store; ratio > 1 = compactor faster)');
   for (const line of summary) console.log(line);
