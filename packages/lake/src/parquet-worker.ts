@@ -5,11 +5,12 @@
  * joined IPC stream goes in and the Parquet bytes come back as transferred buffers (no
  * copies).
  *
- * The worker is an `eval` worker fed the source below, which loads parquet-wasm's
- * CommonJS build by absolute path: it needs no TypeScript loader, so it runs the same
- * from sources (tests, tsx) and from the build.
+ * The worker is an `eval` worker fed the source below, which imports parquet-wasm's
+ * Node build by absolute URL: it needs no TypeScript loader, so it runs the same from
+ * sources (tests, tsx) and from the build.
  */
 import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { ParquetEncodeError, ParquetWorkerError } from './errors.js';
 import { encodeParquet, PARQUET_CREATED_BY, type ParquetEncodeOptions } from './parquet-encoder.js';
@@ -28,34 +29,39 @@ export class InlineParquetEncoder implements ParquetEncoder {
   async close(): Promise<void> {}
 }
 
+// Plain JavaScript that runs whether the eval'd code is treated as CommonJS or as an ES
+// module (the worker inherits flags such as --input-type): dynamic import() only.
 const WORKER_SOURCE = `
-const { parentPort, workerData } = require('node:worker_threads');
-const pw = require(workerData.parquetWasm);
-parentPort.on('message', (m) => {
-  let table;
-  try {
-    table = pw.Table.fromIPCStream(new Uint8Array(m.stream));
-  } catch (err) {
-    parentPort.postMessage({ id: m.id, ok: false, message: 'arrow-rs could not read the IPC stream: ' + describe(err) });
-    return;
-  }
-  try {
-    let b = new pw.WriterPropertiesBuilder()
-      .setCompression(pw.Compression.ZSTD)
-      .setDictionaryEnabled(false)
-      .setStatisticsEnabled(pw.EnabledStatistics.Page)
-      .setMaxRowGroupSize(m.rowGroupRows)
-      .setCreatedBy(m.createdBy);
-    for (const c of m.dictionaryColumns) b = b.setColumnDictionaryEnabled(c, true);
-    if (m.keyValueMetadata.length > 0) b = b.setKeyValueMetadata(new Map(m.keyValueMetadata));
-    let out = pw.writeParquet(table, b.build());
-    if (out.byteOffset !== 0 || out.byteLength !== out.buffer.byteLength) out = out.slice();
-    parentPort.postMessage({ id: m.id, ok: true, bytes: out.buffer }, [out.buffer]);
-  } catch (err) {
-    parentPort.postMessage({ id: m.id, ok: false, message: describe(err) });
-  }
-});
-function describe(err) { return err instanceof Error ? err.message : String(err); }
+(async () => {
+  const { parentPort, workerData } = await import('node:worker_threads');
+  const mod = await import(workerData.parquetWasmUrl);
+  const pw = mod.writeParquet ? mod : mod.default;
+  const describe = (err) => (err instanceof Error ? err.message : String(err));
+  parentPort.on('message', (m) => {
+    let table;
+    try {
+      table = pw.Table.fromIPCStream(new Uint8Array(m.stream));
+    } catch (err) {
+      parentPort.postMessage({ id: m.id, ok: false, message: 'arrow-rs could not read the IPC stream: ' + describe(err) });
+      return;
+    }
+    try {
+      let b = new pw.WriterPropertiesBuilder()
+        .setCompression(pw.Compression.ZSTD)
+        .setDictionaryEnabled(false)
+        .setStatisticsEnabled(pw.EnabledStatistics.Page)
+        .setMaxRowGroupSize(m.rowGroupRows)
+        .setCreatedBy(m.createdBy);
+      for (const c of m.dictionaryColumns) b = b.setColumnDictionaryEnabled(c, true);
+      if (m.keyValueMetadata.length > 0) b = b.setKeyValueMetadata(new Map(m.keyValueMetadata));
+      let out = pw.writeParquet(table, b.build());
+      if (out.byteOffset !== 0 || out.byteLength !== out.buffer.byteLength) out = out.slice();
+      parentPort.postMessage({ id: m.id, ok: true, bytes: out.buffer }, [out.buffer]);
+    } catch (err) {
+      parentPort.postMessage({ id: m.id, ok: false, message: describe(err) });
+    }
+  });
+})();
 `;
 
 interface Reply {
@@ -82,8 +88,10 @@ export class WorkerParquetEncoder implements ParquetEncoder {
 
   #start(): Worker {
     if (this.#worker) return this.#worker;
-    const parquetWasm = createRequire(import.meta.url).resolve('parquet-wasm');
-    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { parquetWasm } });
+    const parquetWasmUrl = pathToFileURL(
+      createRequire(import.meta.url).resolve('parquet-wasm'),
+    ).href;
+    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { parquetWasmUrl } });
     worker.unref();
     worker.on('message', (reply: Reply) => {
       const p = this.#pending.get(reply.id);
