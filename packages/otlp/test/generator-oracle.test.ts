@@ -98,6 +98,28 @@ describe.each(SIGNALS)('generated $name', (s) => {
   });
 });
 
+describe('decoders reuse their buffers', () => {
+  it('batches returned earlier are not changed by later decodes', () => {
+    const decoded = SIGNALS.flatMap((s) =>
+      [1, 2, 3].map((seed) => {
+        const bytes = encode(s.type, s.gen(new Rng(seed * 7919)));
+        return {
+          expected: s.oracle(bytes),
+          result: s.proto(bytes),
+          json: s.json(
+            JSON.stringify(toOtlpJson(s.type, s.gen(new Rng(seed * 7919)), new Rng(seed))),
+          ),
+        };
+      }),
+    );
+    // Every batch is checked only after all the decodes above ran.
+    for (const [i, d] of decoded.entries()) {
+      expect(compare(d.result, d.expected, `decode ${i}`)).toBeNull();
+      expect(compare(d.json, d.expected, `json decode ${i}`)).toBeNull();
+    }
+  });
+});
+
 describe('edge cases the generator covers', () => {
   const all = (
     type: protobuf.Type,
