@@ -1,4 +1,5 @@
-import { type Data, makeData, RecordBatch, type Schema, Struct } from 'apache-arrow';
+import { type Data, RecordBatch, type Schema, Struct } from 'apache-arrow';
+import { structData } from './arrow-data.js';
 
 /** A RecordBatch of `schema` from its columns' Arrow data, in schema order. */
 export function makeBatch(schema: Schema, length: number, children: Data[]): RecordBatch {
@@ -12,7 +13,7 @@ export function makeBatch(schema: Schema, length: number, children: Data[]): Rec
       );
     }
   }
-  const data = makeData({ type: new Struct(schema.fields), length, nullCount: 0, children });
+  const data = structData(new Struct(schema.fields), length, children);
   return new RecordBatch(schema, data);
 }
 

@@ -2,11 +2,11 @@ import {
   type Data,
   type Dictionary,
   type Field,
-  makeData,
   type Map_,
   type Struct,
   type Utf8,
 } from 'apache-arrow';
+import { listData, structData, utf8Data } from './arrow-data.js';
 import type { Budget } from './budget.js';
 import { DictColumn } from './col-dict.js';
 import { packBits } from './col-fixed.js';
@@ -305,28 +305,13 @@ export class BlockColumns {
     }
     const entriesType = type.children[0]!.type as Struct<{ key: Utf8; value: Utf8 }>;
     const [keyField, valueField] = entriesType.children;
-    const keys = makeData({
-      type: keyField!.type as Utf8,
-      length: entries,
-      nullCount: 0,
-      valueOffsets: ko,
-      data: kb,
-    });
-    const values = makeData({
-      type: valueField!.type as Utf8,
-      length: entries,
-      nullCount: nulls,
-      ...(valid === null ? {} : { nullBitmap: packBits(valid, entries) }),
-      valueOffsets: vo,
-      data: vb,
-    });
-    const child = makeData({
-      type: entriesType,
-      length: entries,
-      nullCount: 0,
-      children: [keys, values],
-    });
-    return makeData({ type, length: rows, nullCount: 0, valueOffsets: offsets, child });
+    const keys = utf8Data(keyField!.type as Utf8, entries, ko, kb);
+    const values =
+      valid === null
+        ? utf8Data(valueField!.type as Utf8, entries, vo, vb)
+        : utf8Data(valueField!.type as Utf8, entries, vo, vb, nulls, packBits(valid, entries));
+    const child = structData(entriesType, entries, [keys, values]);
+    return listData(type, rows, offsets, child);
   }
 }
 

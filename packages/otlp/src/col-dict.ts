@@ -1,4 +1,5 @@
-import { type Data, type Dictionary, makeData, makeVector, type Utf8 } from 'apache-arrow';
+import { type Data, type Dictionary, makeVector, type Utf8 } from 'apache-arrow';
+import { dictData } from './arrow-data.js';
 import { type Budget, nextCapacity, RETAIN_BYTES } from './budget.js';
 import { packBits } from './col-fixed.js';
 import { Utf8Column } from './col-utf8.js';
@@ -198,16 +199,11 @@ export class DictColumn {
 
   finish(type: Dictionary<Utf8>): Data<Dictionary<Utf8>> {
     const dictionary = makeVector(this.values.finish(type.dictionary));
-    const nulls =
-      this.nullCount === 0 || this.valid === null
-        ? { nullCount: 0 }
-        : { nullCount: this.nullCount, nullBitmap: packBits(this.valid, this.length) };
-    return makeData({
-      type,
-      length: this.length,
-      data: this.indices.slice(0, this.length),
-      dictionary,
-      ...nulls,
-    });
+    const indices = this.indices.slice(0, this.length);
+    if (this.nullCount === 0 || this.valid === null) {
+      return dictData(type, this.length, indices, dictionary);
+    }
+    const bitmap = packBits(this.valid, this.length);
+    return dictData(type, this.length, indices, dictionary, this.nullCount, bitmap);
   }
 }

@@ -4,10 +4,11 @@ import {
   type Float64,
   type Int32,
   type Int64,
-  makeData,
+  type DataType,
   type Timestamp,
   type Uint32,
 } from 'apache-arrow';
+import { fixedData } from './arrow-data.js';
 import { type Budget, nextCapacity, RETAIN_BYTES } from './budget.js';
 
 type Typed = Int32Array | Uint32Array | Float64Array | Uint8Array;
@@ -99,9 +100,10 @@ abstract class FixedColumn<A extends Typed> {
     this.length = n;
   }
 
-  protected nullProps(): { nullCount: number; nullBitmap?: Uint8Array } {
-    if (this.nullCount === 0 || this.valid === null) return { nullCount: 0 };
-    return { nullCount: this.nullCount, nullBitmap: packBits(this.valid, this.length) };
+  /** Arrow data of the first `length` values (`values`: a copy of them). */
+  protected data<T extends DataType>(type: T, values: ArrayBufferView): Data<T> {
+    if (this.nullCount === 0 || this.valid === null) return fixedData(type, this.length, values);
+    return fixedData(type, this.length, values, this.nullCount, packBits(this.valid, this.length));
   }
 }
 
@@ -136,12 +138,7 @@ export class Int32Column extends FixedColumn<Int32Array> {
     this.length = i + 1;
   }
   finish(type: Int32): Data<Int32> {
-    return makeData({
-      type,
-      length: this.length,
-      data: this.values.slice(0, this.length),
-      ...this.nullProps(),
-    });
+    return this.data(type, this.values.slice(0, this.length));
   }
 }
 
@@ -161,7 +158,7 @@ export class Uint32Column extends FixedColumn<Uint32Array> {
     this.length = i + 1;
   }
   finish(type: Uint32): Data<Uint32> {
-    return makeData({ type, length: this.length, data: this.values.slice(0, this.length) });
+    return this.data(type, this.values.slice(0, this.length));
   }
 }
 
@@ -189,12 +186,7 @@ export class Float64Column extends FixedColumn<Float64Array> {
     this.length = i + 1;
   }
   finish(type: Float64): Data<Float64> {
-    return makeData({
-      type,
-      length: this.length,
-      data: this.values.slice(0, this.length),
-      ...this.nullProps(),
-    });
+    return this.data(type, this.values.slice(0, this.length));
   }
 }
 
@@ -233,7 +225,7 @@ export class Int64Column extends FixedColumn<Int32Array> {
   }
   finish(type: Int64 | Timestamp): Data<Int64 | Timestamp> {
     const data = new BigInt64Array(this.values.slice(0, this.length * 2).buffer);
-    return makeData({ type: type as Int64, length: this.length, data, ...this.nullProps() });
+    return this.data(type, data);
   }
 }
 
@@ -253,6 +245,6 @@ export class BoolColumn extends FixedColumn<Uint8Array> {
     this.length = i + 1;
   }
   finish(type: Bool): Data<Bool> {
-    return makeData({ type, length: this.length, data: packBits(this.values, this.length) });
+    return this.data(type, packBits(this.values, this.length));
   }
 }

@@ -1,4 +1,5 @@
-import { type Data, type DataType, type List, makeData } from 'apache-arrow';
+import type { Data, DataType, List } from 'apache-arrow';
+import { listData } from './arrow-data.js';
 import { type Budget, nextCapacity, RETAIN_BYTES } from './budget.js';
 
 /**
@@ -55,12 +56,6 @@ export class ListOffsets {
   }
 
   finish<T extends DataType>(type: List<T>, child: Data<T>): Data<List<T>> {
-    return makeData({
-      type,
-      length: this.length,
-      nullCount: 0,
-      valueOffsets: this.offsets.slice(0, this.length + 1),
-      child,
-    });
+    return listData(type, this.length, this.offsets.slice(0, this.length + 1), child);
   }
 }

@@ -1,5 +1,6 @@
 import { Buffer } from 'node:buffer';
-import { type Data, makeData, type Map_, type Struct, type Utf8 } from 'apache-arrow';
+import type { Data, Map_, Struct, Utf8 } from 'apache-arrow';
+import { listData, structData } from './arrow-data.js';
 import { type Budget, nextCapacity, RETAIN_BYTES } from './budget.js';
 import { Utf8Column } from './col-utf8.js';
 import { bytesEqual, hashBytes } from './text.js';
@@ -266,21 +267,10 @@ export class MapColumn {
     const entriesType = type.children[0]!.type as Struct<{ key: Utf8; value: Utf8 }>;
     const [keyField, valueField] = entriesType.children;
     const entries = this.keys.length;
-    const child = makeData({
-      type: entriesType,
-      length: entries,
-      nullCount: 0,
-      children: [
-        this.keys.finish(keyField!.type as Utf8),
-        this.values.finish(valueField!.type as Utf8),
-      ],
-    });
-    return makeData({
-      type,
-      length: this.length,
-      nullCount: 0,
-      valueOffsets: this.offsets.slice(0, this.length + 1),
-      child,
-    });
+    const child = structData(entriesType, entries, [
+      this.keys.finish(keyField!.type as Utf8),
+      this.values.finish(valueField!.type as Utf8),
+    ]);
+    return listData(type, this.length, this.offsets.slice(0, this.length + 1), child);
   }
 }

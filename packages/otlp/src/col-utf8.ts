@@ -1,5 +1,6 @@
 import { Buffer, isUtf8 } from 'node:buffer';
-import { type Data, makeData, type Utf8 } from 'apache-arrow';
+import type { Data, Utf8 } from 'apache-arrow';
+import { utf8Data } from './arrow-data.js';
 import { type Budget, nextCapacity, RETAIN_BYTES } from './budget.js';
 import { packBits } from './col-fixed.js';
 import { InvalidInputError } from './errors.js';
@@ -341,17 +342,19 @@ export class Utf8Column {
 
   finish(type: Utf8): Data<Utf8> {
     if (!this.trusted) this.validate();
-    const nulls =
-      this.nullCount === 0 || this.valid === null
-        ? { nullCount: 0 }
-        : { nullCount: this.nullCount, nullBitmap: packBits(this.valid, this.length) };
-    return makeData({
+    const offsets = this.offsets.slice(0, this.length + 1);
+    const bytes = this.bytes.slice(0, this.byteLength);
+    if (this.nullCount === 0 || this.valid === null) {
+      return utf8Data(type, this.length, offsets, bytes);
+    }
+    return utf8Data(
       type,
-      length: this.length,
-      valueOffsets: this.offsets.slice(0, this.length + 1),
-      data: this.bytes.slice(0, this.byteLength),
-      ...nulls,
-    });
+      this.length,
+      offsets,
+      bytes,
+      this.nullCount,
+      packBits(this.valid, this.length),
+    );
   }
 }
 

@@ -6,7 +6,6 @@ import {
   type Int32,
   type Int64,
   type List,
-  makeData,
   type Map_,
   type RecordBatch,
   type Schema,
@@ -15,6 +14,7 @@ import {
   type Uint32,
   type Utf8,
 } from 'apache-arrow';
+import { structData } from './arrow-data.js';
 import { makeBatch } from './batch.js';
 import { BlockColumns, type BlockContext } from './block.js';
 import type { Budget } from './budget.js';
@@ -82,19 +82,14 @@ export class ExemplarColumns {
 
   finish(type: List<Struct>): Data {
     const f = type.valueType.children;
-    const child = makeData({
-      type: type.valueType,
-      length: this.timestamp.length,
-      nullCount: 0,
-      children: [
-        this.timestamp.finish(f[0]!.type as Timestamp),
-        this.value.finish(f[1]!.type as Float64),
-        this.valueInt.finish(f[2]!.type as Int64),
-        this.spanId.finish(f[3]!.type as Utf8),
-        this.traceId.finish(f[4]!.type as Utf8),
-        this.attributes.finish(f[5]!.type as Map_<Utf8, Utf8>),
-      ],
-    });
+    const child = structData(type.valueType, this.timestamp.length, [
+      this.timestamp.finish(f[0]!.type as Timestamp),
+      this.value.finish(f[1]!.type as Float64),
+      this.valueInt.finish(f[2]!.type as Int64),
+      this.spanId.finish(f[3]!.type as Utf8),
+      this.traceId.finish(f[4]!.type as Utf8),
+      this.attributes.finish(f[5]!.type as Map_<Utf8, Utf8>),
+    ]);
     return this.list.finish(type, child);
   }
 }
@@ -485,15 +480,10 @@ export class SummaryColumns extends MetricColumns {
     const S = this.schema;
     const qType = columnType<List<Struct>>(S, 'quantile_values');
     const qf = qType.valueType.children;
-    const child = makeData({
-      type: qType.valueType,
-      length: this.quantile.length,
-      nullCount: 0,
-      children: [
-        this.quantile.finish(qf[0]!.type as Float64),
-        this.quantileValue.finish(qf[1]!.type as Float64),
-      ],
-    });
+    const child = structData(qType.valueType, this.quantile.length, [
+      this.quantile.finish(qf[0]!.type as Float64),
+      this.quantileValue.finish(qf[1]!.type as Float64),
+    ]);
     return makeBatch(S, this.rows, [
       ...this.sharedData(),
       this.count.finish(columnType<Int64>(S, 'count')),

@@ -3,7 +3,6 @@ import {
   type Dictionary,
   type Int64,
   type List,
-  makeData,
   type Map_,
   type RecordBatch,
   type Struct,
@@ -11,6 +10,7 @@ import {
   type Uint32,
   type Utf8,
 } from 'apache-arrow';
+import { structData } from './arrow-data.js';
 import { makeBatch } from './batch.js';
 import { BlockColumns } from './block.js';
 import type { Budget } from './budget.js';
@@ -170,30 +170,20 @@ export class SpansColumns {
     const linksType = columnType<List<Struct>>(S, 'links');
     const ef = eventsType.valueType.children;
     const lf = linksType.valueType.children;
-    const events = makeData({
-      type: eventsType.valueType,
-      length: this.eventTimestamp.length,
-      nullCount: 0,
-      children: [
-        this.eventTimestamp.finish(ef[0]!.type as Timestamp),
-        this.eventName.finish(ef[1]!.type as Utf8),
-        this.eventAttributes.finish(ef[2]!.type as Map_<Utf8, Utf8>),
-        this.eventDropped.finish(ef[3]!.type as Uint32),
-      ],
-    });
-    const links = makeData({
-      type: linksType.valueType,
-      length: this.linkFlags.length,
-      nullCount: 0,
-      children: [
-        this.linkTraceId.finish(lf[0]!.type as Utf8),
-        this.linkSpanId.finish(lf[1]!.type as Utf8),
-        this.linkTraceState.finish(lf[2]!.type as Utf8),
-        this.linkAttributes.finish(lf[3]!.type as Map_<Utf8, Utf8>),
-        this.linkFlags.finish(lf[4]!.type as Uint32),
-        this.linkDropped.finish(lf[5]!.type as Uint32),
-      ],
-    });
+    const events = structData(eventsType.valueType, this.eventTimestamp.length, [
+      this.eventTimestamp.finish(ef[0]!.type as Timestamp),
+      this.eventName.finish(ef[1]!.type as Utf8),
+      this.eventAttributes.finish(ef[2]!.type as Map_<Utf8, Utf8>),
+      this.eventDropped.finish(ef[3]!.type as Uint32),
+    ]);
+    const links = structData(linksType.valueType, this.linkFlags.length, [
+      this.linkTraceId.finish(lf[0]!.type as Utf8),
+      this.linkSpanId.finish(lf[1]!.type as Utf8),
+      this.linkTraceState.finish(lf[2]!.type as Utf8),
+      this.linkAttributes.finish(lf[3]!.type as Map_<Utf8, Utf8>),
+      this.linkFlags.finish(lf[4]!.type as Uint32),
+      this.linkDropped.finish(lf[5]!.type as Uint32),
+    ]);
     const children: Data[] = [
       ...this.block.finish(S.fields),
       this.timestamp.finish(columnType<Timestamp>(S, 'timestamp')),
