@@ -1,11 +1,4 @@
-import {
-  type Data,
-  type Dictionary,
-  type Field,
-  type Map_,
-  type Struct,
-  type Utf8,
-} from 'apache-arrow';
+import type { Data, Dictionary, Field, Map_, Struct, Utf8 } from 'apache-arrow';
 import { listData, structData, utf8Data } from './arrow-data.js';
 import type { Budget } from './budget.js';
 import { DictColumn } from './col-dict.js';

@@ -1,13 +1,4 @@
-import {
-  type Bool,
-  type Data,
-  type Float64,
-  type Int32,
-  type Int64,
-  type DataType,
-  type Timestamp,
-  type Uint32,
-} from 'apache-arrow';
+import type { Bool, Data, Float64, Int32, Int64, DataType, Timestamp, Uint32 } from 'apache-arrow';
 import { fixedData } from './arrow-data.js';
 import { type Budget, nextCapacity, RETAIN_BYTES } from './budget.js';
 

@@ -1,18 +1,18 @@
-import {
-  type Bool,
-  type Data,
-  type Dictionary,
-  type Float64,
-  type Int32,
-  type Int64,
-  type List,
-  type Map_,
-  type RecordBatch,
-  type Schema,
-  type Struct,
-  type Timestamp,
-  type Uint32,
-  type Utf8,
+import type {
+  Bool,
+  Data,
+  Dictionary,
+  Float64,
+  Int32,
+  Int64,
+  List,
+  Map_,
+  RecordBatch,
+  Schema,
+  Struct,
+  Timestamp,
+  Uint32,
+  Utf8,
 } from 'apache-arrow';
 import { structData } from './arrow-data.js';
 import { makeBatch } from './batch.js';

@@ -1,14 +1,14 @@
-import {
-  type Data,
-  type Dictionary,
-  type Int64,
-  type List,
-  type Map_,
-  type RecordBatch,
-  type Struct,
-  type Timestamp,
-  type Uint32,
-  type Utf8,
+import type {
+  Data,
+  Dictionary,
+  Int64,
+  List,
+  Map_,
+  RecordBatch,
+  Struct,
+  Timestamp,
+  Uint32,
+  Utf8,
 } from 'apache-arrow';
 import { structData } from './arrow-data.js';
 import { makeBatch } from './batch.js';

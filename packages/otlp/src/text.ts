@@ -17,15 +17,6 @@ export const HEX_PAIRS = Uint16Array.from(
   (_, b) => HEX[b >>> 4]! | (HEX[b & 15]! << 8),
 );
 
-/**
- * Four hex digits for each little-endian 16-bit input word (the digits of the first
- * byte, then the second), as a little-endian 32-bit word: 256 KiB, built once.
- */
-export const HEX_QUADS = Uint32Array.from(
-  { length: 65536 },
-  (_, w) => (HEX_PAIRS[w & 0xff]! | (HEX_PAIRS[w >>> 8]! << 16)) >>> 0,
-);
-
 /** Lowercase hex of `src[start, end)`; needs 2 bytes per input byte. */
 export function writeHex(
   src: Uint8Array,
