@@ -197,7 +197,7 @@ export class Utf8Column {
   }
 
   /** Appends the lowercase hex of `src[start, end)` (trace and span ids). */
-  appendHex(src: Uint8Array, _srcView: DataView, start: number, end: number): void {
+  appendHex(src: Uint8Array, start: number, end: number): void {
     const pos = this.reserve(2 * (end - start));
     const dv = this.view;
     let p = pos;

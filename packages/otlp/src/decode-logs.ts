@@ -198,9 +198,9 @@ class LogsDecoder {
     else c.timestamp.append(tLo, tHi);
     c.observedTimestamp.append(oLo, oHi);
     if (tidLen === 0 || isZero(buf, tidS, tidE)) c.traceId.appendNull();
-    else c.traceId.appendHex(buf, r.view, tidS, tidE);
+    else c.traceId.appendHex(buf, tidS, tidE);
     if (sidLen === 0 || isZero(buf, sidS, sidE)) c.spanId.appendNull();
-    else c.spanId.appendHex(buf, r.view, sidS, sidE);
+    else c.spanId.appendHex(buf, sidS, sidE);
     c.flags.append(flags);
     c.severityText.append(c.severityText.lookupBytes(buf, sevS, sevE));
     c.severityNumber.append(sevNum);

@@ -757,9 +757,9 @@ class MetricsDecoder {
       x.valueInt.appendNull();
     }
     if (sidE === sidS || isZero(buf, sidS, sidE)) x.spanId.appendNull();
-    else x.spanId.appendHex(buf, r.view, sidS, sidE);
+    else x.spanId.appendHex(buf, sidS, sidE);
     if (tidE === tidS || isZero(buf, tidS, tidE)) x.traceId.appendNull();
-    else x.traceId.appendHex(buf, r.view, tidS, tidE);
+    else x.traceId.appendHex(buf, tidS, tidE);
     x.attributes.endRow();
   }
 }

@@ -260,10 +260,10 @@ class TracesDecoder {
     // end - start over 64 bits, two's complement.
     const dLo = (endLo >>> 0) - (startLo >>> 0);
     c.duration.append(dLo | 0, (endHi - startHi - (dLo < 0 ? 1 : 0)) | 0);
-    c.traceId.appendHex(buf, r.view, tidS, tidE);
-    c.spanId.appendHex(buf, r.view, sidS, sidE);
+    c.traceId.appendHex(buf, tidS, tidE);
+    c.spanId.appendHex(buf, sidS, sidE);
     if (pidLen === 0 || isZero(buf, pidS, pidE)) c.parentSpanId.appendNull();
-    else c.parentSpanId.appendHex(buf, r.view, pidS, pidE);
+    else c.parentSpanId.appendHex(buf, pidS, pidE);
     c.traceState.appendBytes(buf, r.view, tsS, tsE);
     c.spanName.append(c.spanName.lookupBytes(buf, nameS, nameE));
     c.spanKind.append(kind >= 0 && kind <= 5 ? kind : c.spanKind.lookupString(String(kind)));
@@ -361,9 +361,9 @@ class TracesDecoder {
     }
     r.checkEnd(end);
     if (tidE === tidS) c.linkTraceId.appendNull();
-    else c.linkTraceId.appendHex(buf, r.view, tidS, tidE);
+    else c.linkTraceId.appendHex(buf, tidS, tidE);
     if (sidE === sidS) c.linkSpanId.appendNull();
-    else c.linkSpanId.appendHex(buf, r.view, sidS, sidE);
+    else c.linkSpanId.appendHex(buf, sidS, sidE);
     c.linkTraceState.appendBytes(buf, r.view, tsS, tsE);
     c.linkAttributes.endRow();
     c.linkFlags.append(flags);

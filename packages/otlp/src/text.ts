@@ -17,22 +17,6 @@ export const HEX_PAIRS = Uint16Array.from(
   (_, b) => HEX[b >>> 4]! | (HEX[b & 15]! << 8),
 );
 
-/** Lowercase hex of `src[start, end)`; needs 2 bytes per input byte. */
-export function writeHex(
-  src: Uint8Array,
-  start: number,
-  end: number,
-  dst: Uint8Array,
-  pos: number,
-): number {
-  for (let i = start; i < end; i++) {
-    const b = src[i]!;
-    dst[pos++] = HEX[b >>> 4]!;
-    dst[pos++] = HEX[b & 15]!;
-  }
-  return pos;
-}
-
 /** Room needed by writeBase64 for `n` input bytes. */
 export function maxBase64(n: number): number {
   return Math.ceil(n / 3) * 4;
