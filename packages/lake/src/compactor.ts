@@ -84,6 +84,8 @@ export type CompactorEvent =
       readonly firstSequence: bigint;
       readonly lastSequence: bigint;
       readonly durationMs: number;
+      /** The committed record itself (per-file tables, partitions, rows, bytes). */
+      readonly record: CommitRecord;
     }
   | {
       readonly type: 'quarantine';
@@ -1030,6 +1032,7 @@ export class Compactor implements AsyncDisposable {
       firstSequence: BigInt(record.sequences.first),
       lastSequence: BigInt(record.sequences.last),
       durationMs,
+      record,
     });
   }
 
