@@ -1,1 +1,13 @@
-export {};
+export { CollectorRunner, type CollectorState } from './collector-runner.js';
+export {
+  finishWriterConfig,
+  loadWriterConfig,
+  resolveStoreUrl,
+  type WriterConfig,
+  type WriterSettings,
+} from './config.js';
+export { createWriter, type Writer, type WriterOverrides } from './create-writer.js';
+export { WriterMetrics } from './metrics.js';
+export { createPutHandler, MAX_REQUEST_ID_BYTES } from './put-handler.js';
+export { storeSettings, writerSettings } from './settings.js';
+export { TABLE_METADATA_KEY, type ValidatedPut, validatePut } from './validate-put.js';

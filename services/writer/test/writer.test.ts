@@ -1,0 +1,129 @@
+import { FlightClient, FlightInvalidArgumentError } from '@sediment/flight';
+import { afterEach, describe, expect, test } from 'vitest';
+import { HOUR } from '../../../test/support/otlp-workload.js';
+import { withLakeDuckDB } from '../../../test/support/lake-duckdb.js';
+import { createWriter, type Writer } from '../src/index.js';
+import { put, requestPuts, storeCases, type TablePut, testWriterConfig } from './support.js';
+
+const { cases } = storeCases();
+const open: Array<Writer | FlightClient> = [];
+afterEach(async () => {
+  for (const x of open.splice(0)) await x.close();
+});
+
+// 2024-03-31 22:40 UTC: spreads of 2 h cross an hour, a day and a month boundary.
+const T0 = 1_711_924_800_000_000_000n;
+
+/** 100 DoPuts: traces (1 table each), logs (1 table), metrics (3 tables each). */
+function mixedPuts(): TablePut[] {
+  const puts: TablePut[] = [];
+  for (let request = 1; puts.length < 100; request++) {
+    const signal = (['traces', 'logs', 'metrics'] as const)[request % 3]!;
+    const spreadNs = request % 4 === 0 ? 2n * HOUR : 1_000_000_000n;
+    puts.push(...requestPuts(signal, { request, rows: 10 + (request % 7), startNs: T0, spreadNs }));
+  }
+  return puts.slice(0, 100);
+}
+
+describe.each(cases)('writer on $name', ({ open: openStore }) => {
+  test('100 DoPuts of mixed tables → after drain DuckDB reads exactly the rows sent, in event-time partitions', async () => {
+    const store = await openStore();
+    const writer = await createWriter(testWriterConfig({ SEDIMENT_MAX_FILE_AGE: '1h' }), { store });
+    open.push(writer);
+    const client = new FlightClient({ targets: [`127.0.0.1:${writer.flightPort}`] });
+    open.push(client);
+
+    const puts = mixedPuts();
+    await Promise.all(puts.map((p) => put(client, p)));
+    const expected = new Map<string, number>();
+    for (const p of puts) expected.set(p.table, (expected.get(p.table) ?? 0) + p.rows);
+
+    await writer.drain();
+    await withLakeDuckDB(store, 'lake', async (query, tables) => {
+      expect(tables).toEqual([...expected.keys()].sort());
+      for (const [table, rows] of expected) {
+        const [counts] = await query(
+          `SELECT count(*)::INT AS n, count(DISTINCT (${identity(table)}))::INT AS distinct_n FROM ${table}`,
+        );
+        expect({ table, ...counts }).toEqual({ table, n: rows, distinct_n: rows });
+        // Every row sits in the dt=/hour= partition of its own event time (UTC).
+        const [misplaced] = await query(
+          `SELECT count(*)::INT AS n FROM ${table}
+           WHERE epoch_us("timestamp") // 3600000000 <> epoch_us(dt::TIMESTAMP) // 3600000000 + hour::INT`,
+        );
+        expect(misplaced!.n).toBe(0);
+      }
+      // The 2-hour spreads really landed in several partitions, across the month boundary.
+      const partitions = await query(
+        `SELECT DISTINCT dt::VARCHAR AS dt, hour::INT AS hour FROM spans ORDER BY 1, 2`,
+      );
+      expect(partitions).toEqual([
+        { dt: '2024-03-31', hour: 22 },
+        { dt: '2024-03-31', hour: 23 },
+        { dt: '2024-04-01', hour: 0 },
+      ]);
+    });
+    const metrics = await writer.registry.metrics();
+    expect(metrics).toMatch(
+      /sediment_writer_puts_total\{table="spans",outcome="ok",service="writer"\} \d+/,
+    );
+    expect(metrics).toMatch(/sediment_compaction_rows_total\{table="logs",service="writer"\} \d+/);
+  });
+});
+
+describe('writer on memory', () => {
+  test('bad puts are INVALID_ARGUMENT and the writer keeps serving', async () => {
+    const writer = await createWriter(testWriterConfig());
+    open.push(writer);
+    const client = new FlightClient({ targets: [`127.0.0.1:${writer.flightPort}`] });
+    open.push(client);
+    const good = requestPuts('logs', { request: 1, rows: 3, startNs: T0 })[0]!;
+
+    const cases: Array<[string[], Uint8Array, RegExp]> = [
+      [['logs', 'extra'], good.ipc, /one table name/],
+      [['../etc'], good.ipc, /one table name/],
+      [['Spans'], good.ipc, /one table name/],
+      [['spans'], good.ipc, /disagrees with descriptor path/],
+    ];
+    for (const [path, ipc, message] of cases) {
+      const err = await client.doPut(path, ipc).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(FlightInvalidArgumentError);
+      expect(String((err as Error).message)).toMatch(message);
+    }
+    // A truncated record batch body: framing may pass, Arrow decoding must not.
+    const truncated = good.ipc.slice(0, good.ipc.length - 40);
+    const err = await client.doPut(['logs'], truncated).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(FlightInvalidArgumentError);
+
+    const [result] = await client.doPut(['logs'], good.ipc, { appMetadata: good.requestId });
+    expect(JSON.parse(new TextDecoder().decode(result))).toMatchObject({ rows: 3 });
+    expect(writer.readiness()).toEqual({ ready: true });
+  });
+
+  test('admin port serves /healthz, /readyz and /metrics; drain makes it not ready', async () => {
+    const writer = await createWriter(testWriterConfig());
+    open.push(writer);
+    const base = `http://127.0.0.1:${writer.adminPort}`;
+    expect((await fetch(`${base}/healthz`)).status).toBe(200);
+    expect((await fetch(`${base}/readyz`)).status).toBe(200);
+    expect(await (await fetch(`${base}/metrics`)).text()).toContain('sediment_queue_depth_entries');
+    const draining = writer.drain();
+    await draining;
+    expect(writer.readiness().ready).toBe(false);
+  });
+});
+
+function identity(table: string): string {
+  switch (table) {
+    case 'spans':
+      return 'trace_id, span_id';
+    case 'logs':
+      return 'trace_id, span_id';
+    case 'metrics_histogram':
+    case 'metrics_gauge':
+    case 'metrics_sum':
+      return `attributes['request.number'], attributes['point']`;
+    default:
+      throw new Error(`no identity for ${table}`);
+  }
+}
