@@ -15,6 +15,7 @@ const projects = [
   'packages/lake',
   'services/writer',
   'services/acceptor',
+  'services/cli',
 ];
 
 const conditions = ['sediment-src', 'node', 'import', 'default'];

@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import {
+  argvToEnv,
   ConfigError,
   embedReference,
   parseBytes,
@@ -190,4 +191,15 @@ describe('reference', () => {
     );
     expect(() => embedReference('no markers', 'x')).toThrow(/markers/);
   });
+});
+
+test('argvToEnv turns flags into the environment variables a child process reads', () => {
+  expect(
+    argvToEnv(settings, ['--grpc-port', '5000', '--tls', '--no-tls', '--max-body=2MiB']),
+  ).toEqual({
+    SEDIMENT_GRPC_PORT: '5000',
+    SEDIMENT_TLS: 'false',
+    SEDIMENT_MAX_BODY: '2MiB',
+  });
+  expect(() => argvToEnv(settings, ['--nope'])).toThrow(/unknown option --nope/);
 });

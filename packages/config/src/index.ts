@@ -1,6 +1,7 @@
 export * as setting from './setting.js';
 export { flagFor, type Service, type Setting, type SettingOptions } from './setting.js';
 export {
+  argvToEnv,
   ConfigError,
   parseSettings,
   settingsFor,

@@ -130,6 +130,25 @@ function splitArgv(
   return { flags, positionals };
 }
 
+/**
+ * The environment a child process needs to see the same settings: every flag in `argv`
+ * becomes its environment variable (flags win over the inherited environment, as they
+ * do in `parseSettings`). Used by `sediment start` to pass options to its processes.
+ * @throws ConfigError for unknown or incomplete flags.
+ */
+export function argvToEnv(
+  settings: SettingsRecord,
+  argv: readonly string[],
+): Record<string, string> {
+  const problems: string[] = [];
+  const { flags } = splitArgv(settings, argv, problems);
+  if (problems.length > 0) throw new ConfigError(problems);
+  const byFlag = new Map(Object.values(settings).map((s) => [s.flag, s] as const));
+  const env: Record<string, string> = {};
+  for (const [flag, value] of flags) env[byFlag.get(flag)!.env] = value;
+  return env;
+}
+
 /** The settings of `settings` that apply to `service`. */
 export function settingsFor<S extends SettingsRecord>(
   settings: S,

@@ -7,4 +7,5 @@ export {
   type AdminServer,
   type Readiness,
 } from './admin.js';
-export { waitForShutdownSignal } from './shutdown.js';
+export { SUPERVISED_ENV, serviceSignals, waitForShutdownSignal } from './shutdown.js';
+export { LOG_LEVELS, type LogLevel, logLevelSetting } from './settings.js';

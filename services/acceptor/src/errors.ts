@@ -13,7 +13,9 @@ export type AcceptorErrorKind =
   /** Writer slow or down, object store down, too much in flight: retry later. */
   | 'unavailable'
   /** Missing or wrong credentials. */
-  | 'unauthenticated';
+  | 'unauthenticated'
+  /** A bug or an unclassified failure: not retryable, logged with detail, answered without it. */
+  | 'internal';
 
 export class AcceptorError extends Error {
   override readonly name = 'AcceptorError';

@@ -1,4 +1,5 @@
 import { setting } from '@sediment/config';
+import { logLevelSetting } from '@sediment/service-kit';
 
 /**
  * Every setting the writer reads. The parser, `--help` and the README's configuration
@@ -197,10 +198,5 @@ export const writerSettings = {
       'How long the collector remembers request identities to drop client retries of requests already stored (0 disables).',
     services: ['writer', 'start'],
   }),
-  logLevel: setting.oneOf(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], {
-    env: 'SEDIMENT_LOG_LEVEL',
-    default: 'info',
-    description: 'Log level (JSON lines on stdout).',
-    services: ['writer', 'acceptor', 'start', 'cli'],
-  }),
+  logLevel: logLevelSetting,
 } as const;

@@ -1,0 +1,3 @@
+export { EXIT, runCli } from './cli.js';
+export { runStart, START_USAGE, startSettings } from './start.js';
+export { USAGE } from './usage.js';
