@@ -1,5 +1,7 @@
 import { runAcceptorProcess } from '@sediment/acceptor';
 import { runWriterProcess } from '@sediment/writer';
+import { runInspect } from './inspect.js';
+import { runQuery } from './query.js';
 import { runStart } from './start.js';
 import { USAGE } from './usage.js';
 
@@ -19,6 +21,10 @@ export async function runCli(
       return runAcceptorProcess(rest, env);
     case 'writer':
       return runWriterProcess(rest, env);
+    case 'query':
+      return runQuery(rest, env);
+    case 'inspect':
+      return runInspect(rest, env);
     case undefined:
     case 'help':
     case '--help':

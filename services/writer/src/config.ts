@@ -1,7 +1,7 @@
 import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { type Config, parseSettings } from '@sediment/config';
-import { writerSettings } from './settings.js';
+import { type storeSettings, writerSettings } from './settings.js';
 
 export type WriterSettings = Config<typeof writerSettings>;
 
@@ -27,8 +27,15 @@ export function loadWriterConfig(
 
 /** Derived fields of the writer config from parsed settings (also used by `sediment start`). */
 export function finishWriterConfig(config: WriterSettings, cwd: string): WriterConfig {
-  return Object.freeze({
-    ...config,
+  return Object.freeze({ ...config, ...storeLocation(config, cwd) });
+}
+
+/** Where the store settings point: the URL for `openStore` and the S3 variables it reads. */
+export function storeLocation(
+  config: Config<typeof storeSettings>,
+  cwd: string,
+): Pick<WriterConfig, 'storeUrl' | 'storeEnv'> {
+  return {
     storeUrl: resolveStoreUrl(config.store, cwd),
     storeEnv: Object.freeze({
       S3_ENDPOINT: config.s3Endpoint,
@@ -39,7 +46,7 @@ export function finishWriterConfig(config: WriterSettings, cwd: string): WriterC
       AWS_SECRET_ACCESS_KEY: config.awsSecretAccessKey,
       AWS_SESSION_TOKEN: config.awsSessionToken,
     }),
-  });
+  };
 }
 
 /**

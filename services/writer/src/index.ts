@@ -3,6 +3,7 @@ export {
   finishWriterConfig,
   loadWriterConfig,
   resolveStoreUrl,
+  storeLocation,
   type WriterConfig,
   type WriterSettings,
 } from './config.js';
