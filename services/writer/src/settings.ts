@@ -27,7 +27,7 @@ export const storeSettings = {
   }),
   awsRegion: setting.string({
     env: 'AWS_REGION',
-    description: 'S3 region (AWS_DEFAULT_REGION is read too); us-east-1 when unset.',
+    description: 'S3 region; us-east-1 when unset.',
     services: ['writer', 'start', 'cli'],
   }),
   awsAccessKeyId: setting.string({
