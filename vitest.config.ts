@@ -40,6 +40,10 @@ export default defineConfig({
         extends: true as const,
         test: { name: 'e2e', root: 'test', include: ['**/*.test.ts'] },
       },
+      {
+        extends: true as const,
+        test: { name: 'deploy', root: 'deploy', include: ['test/**/*.test.ts'] },
+      },
     ],
   },
 });
