@@ -102,19 +102,54 @@ export async function decompress(
   }
 }
 
-async function readCapped(stream: Readable, limit: number): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let total = 0;
-  for await (const chunk of stream) {
-    const buf = chunk as Buffer;
-    total += buf.byteLength;
-    if (total > limit) {
-      stream.destroy();
-      throw tooLarge(`body exceeds the limit of ${limit} bytes`);
-    }
-    chunks.push(buf);
-  }
-  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total);
+/**
+ * Reads the whole stream, refusing it once it passes `limit`. Past the limit the rest is
+ * read and discarded, not destroyed: destroying an HTTP request resets the connection, and
+ * the client then sees a network error instead of the 413 — OTLP clients retry network
+ * errors, so a too-large request would be sent again and again. The server's request
+ * timeout bounds how long a client can keep sending.
+ */
+function readCapped(stream: Readable, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let total = 0;
+    const cleanup = () => {
+      stream.off('data', onData);
+      stream.off('end', onEnd);
+      stream.off('error', onError);
+      stream.off('close', onClose);
+    };
+    const onData = (chunk: Buffer) => {
+      total += chunk.byteLength;
+      if (total > limit) {
+        cleanup();
+        chunks.length = 0;
+        stream.resume();
+        reject(tooLarge(`body exceeds the limit of ${limit} bytes`));
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = () => {
+      cleanup();
+      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total));
+    };
+    const onError = (err: Error) => {
+      cleanup();
+      reject(
+        new AcceptorError('invalid_argument', `request body not received in full: ${err.message}`, {
+          cause: err,
+        }),
+      );
+    };
+    // A client that goes away mid-body ends the stream with 'close' (and 'error' only when
+    // someone listens for it); either way the request is over.
+    const onClose = () => onError(new Error('connection closed before the body ended'));
+    stream.on('data', onData);
+    stream.on('end', onEnd);
+    stream.on('error', onError);
+    stream.on('close', onClose);
+  });
 }
 
 async function zlibCapped(
