@@ -3,7 +3,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import { encodeExportResponse, encodeRpcStatus } from '@sediment/otlp';
 import { type AdminRoutesOptions, type Logger, registerAdminRoutes } from '@sediment/service-kit';
 import type { TokenAuthenticator } from './auth.js';
-import { AcceptorError } from './errors.js';
+import { AcceptorError, type AcceptorErrorKind } from './errors.js';
 import type { ExportPipeline } from './export-pipeline.js';
 import { asAcceptorError } from './grpc-server.js';
 import { parseContentEncoding, readBody } from './http-body.js';
@@ -74,6 +74,40 @@ export async function createOtlpHttpServer(options: HttpServerOptions): Promise<
   for (const def of Object.values(SIGNALS)) {
     app.post(def.path, (req, reply) => handleExport(def.signal, req, reply, options));
   }
+  // Requests fastify refuses before our handler runs (an empty or malformed Content-Type,
+  // a malformed URL) still get a google.rpc.Status body, like every other OTLP error.
+  app.setErrorHandler((err: Error & { statusCode?: number }, req, reply) => {
+    const status = err.statusCode ?? 500;
+    const kind: AcceptorErrorKind =
+      status === 415
+        ? 'unsupported_media_type'
+        : status === 413
+          ? 'payload_too_large'
+          : status >= 400 && status < 500
+            ? 'invalid_argument'
+            : 'internal';
+    if (kind === 'internal') options.logger.error({ err }, 'unexpected error in the HTTP server');
+    const def = Object.values(SIGNALS).find((d) => d.path === req.url.split('?')[0]);
+    if (def)
+      options.metrics.requests.inc({
+        signal: def.signal,
+        protocol: 'http',
+        status: String(status),
+      });
+    req.raw.resume();
+    return reply
+      .code(status)
+      .type(CONTENT_TYPES.json)
+      .send(
+        encodeRpcStatus(
+          {
+            code: REPLY_STATUS[kind].grpcCode,
+            message: kind === 'internal' ? 'internal error' : err.message,
+          },
+          'json',
+        ),
+      );
+  });
   app.setNotFoundHandler((req, reply) => {
     const isOtlpPath = Object.values(SIGNALS).some((d) => d.path === req.url.split('?')[0]);
     const status = isOtlpPath ? 405 : 404;
