@@ -33,7 +33,7 @@ export class AcceptorMetrics {
     });
     this.receivedBytes = new Counter({
       name: 'sediment_acceptor_received_bytes_total',
-      help: 'Request body bytes as received on the wire (compressed).',
+      help: 'Request body bytes as received on the wire (compressed). gRPC: the message size after grpc-js decompressed it (grpc-js does not expose the compressed size).',
       labelNames: ['signal', 'protocol'],
       registers,
     });
