@@ -32,8 +32,9 @@ afterAll(async () => {
 
 test('SIGTERM while requests are in flight: they still get OK and land; then exit 0', async () => {
   const store = await tempStore();
-  // Every put waits up to 1.5 s for its batch: the requests are surely in flight at SIGTERM.
-  writer = await startWriter(store, { SEDIMENT_FLUSH_INTERVAL: '1500' });
+  // Every put waits 3 s for its batch (from the batch's first input): the requests are
+  // still waiting for their acks when SIGTERM arrives.
+  writer = await startWriter(store, { SEDIMENT_FLUSH_INTERVAL: '3000' });
   acceptor = await spawnAcceptor({ SEDIMENT_WRITERS: `127.0.0.1:${writer.flightPort}` });
   const a = acceptor;
 
@@ -41,17 +42,22 @@ test('SIGTERM while requests are in flight: they still get OK and land; then exi
   const logs = encodeRequest('logs', logsRequest({ request: 2, rows: 5, startNs: T0 }));
   const grpc = new GrpcOtlpClient(a.grpcPort);
   try {
-    const viaGrpc = grpc.export('traces', spans);
-    const viaHttp = postOtlp(a.httpPort, 'logs', logs);
+    const repliedAt: number[] = [];
+    const viaGrpc = grpc.export('traces', spans).finally(() => repliedAt.push(Date.now()));
+    const viaHttp = postOtlp(a.httpPort, 'logs', logs).finally(() => repliedAt.push(Date.now()));
     // Both decoded and waiting for the writer (the acceptor counts 3 bytes per body byte).
     await waitFor('both requests in flight', async () => {
       const text = (await httpRequest(a.httpPort, '/metrics', { method: 'GET' })).body.toString();
       const inflight = metricValue(text, 'sediment_acceptor_inflight_bytes') ?? 0;
       return inflight >= 3 * (spans.byteLength + logs.byteLength) ? true : undefined;
     });
+    const signalledAt = Date.now();
     a.child.kill('SIGTERM');
 
     const [g, h] = await Promise.all([viaGrpc, viaHttp]);
+    // Both replies came after the signal: they really were in flight when it arrived.
+    expect(repliedAt.length).toBe(2);
+    for (const t of repliedAt) expect(t).toBeGreaterThanOrEqual(signalledAt);
     expect(g.code).toBe(Code.OK);
     expect(h.status).toBe(200);
     expect(await a.exited).toBe(0);
