@@ -19,6 +19,11 @@ export {
   IpcStreamBuilder,
   splitIpcStream,
 } from './ipc-framing.js';
+export {
+  DEFAULT_HTTP2_RECEIVE_TUNING,
+  type Http2ReceiveTuning,
+  tuneGrpcServerHttp2,
+} from './http2-tuning.js';
 export { type FlightLogger, silentFlightLogger, stderrFlightLogger } from './logger.js';
 export {
   DescriptorType,
