@@ -1,38 +1,42 @@
 import type { BlockContext } from './block.js';
-import { type JsonReader, readJsonAttributes } from './json-reader.js';
+import { readAttributes } from './json-any.js';
+import { K_ATTRIBUTES, K_NAME, K_VERSION } from './json-keys.js';
+import type { JsonReader } from './json-reader.js';
 
-/** Reads an OTLP/JSON Resource (may be absent) and its schema URL into the context. */
+/** Reads an OTLP/JSON Resource (tape index, -1 when absent) and its schema URL. */
 export function readJsonResource(
-  jr: JsonReader,
+  r: JsonReader,
   ctx: BlockContext,
-  resource: unknown,
-  schemaUrl: unknown,
+  resource: number,
+  schemaUrl: number,
 ): void {
   ctx.beginResource();
-  const r = jr.object(resource, 'resource');
-  if (r !== null) readJsonAttributes(jr, ctx.resourceAttrs, r.attributes, 'resource.attributes');
-  ctx.resourceText.appendString(jr.string(schemaUrl, 'schema_url'));
+  const o = r.object(resource, 'resource');
+  if (o >= 0) {
+    readAttributes(r, ctx.resourceAttrs, r.member(o, K_ATTRIBUTES), 'resource.attributes');
+  }
+  r.appendString(ctx.resourceText, schemaUrl, 'schema_url');
   ctx.endResource();
 }
 
-/** Reads an OTLP/JSON InstrumentationScope (may be absent) and its schema URL. */
+/** Reads an OTLP/JSON InstrumentationScope (-1 when absent) and its schema URL. */
 export function readJsonScope(
-  jr: JsonReader,
+  r: JsonReader,
   ctx: BlockContext,
-  scope: unknown,
-  schemaUrl: unknown,
+  scope: number,
+  schemaUrl: number,
 ): void {
   ctx.beginScope();
-  const s = jr.object(scope, 'scope');
+  const o = r.object(scope, 'scope');
   const t = ctx.scopeText;
-  if (s !== null) {
-    readJsonAttributes(jr, ctx.scopeAttrs, s.attributes, 'scope.attributes');
-    t.appendString(jr.string(s.name, 'scope.name'));
-    t.appendString(jr.string(s.version, 'scope.version'));
+  if (o >= 0) {
+    readAttributes(r, ctx.scopeAttrs, r.member(o, K_ATTRIBUTES), 'scope.attributes');
+    r.appendString(t, r.member(o, K_NAME), 'scope.name');
+    r.appendString(t, r.member(o, K_VERSION), 'scope.version');
   } else {
-    t.appendString('');
-    t.appendString('');
+    r.appendString(t, -1, '');
+    r.appendString(t, -1, '');
   }
-  t.appendString(jr.string(schemaUrl, 'schema_url'));
+  r.appendString(t, schemaUrl, 'schema_url');
   ctx.endScope();
 }

@@ -1,53 +1,69 @@
-import { Buffer, isAscii, isUtf8 } from 'node:buffer';
-import type { MapColumn } from './col-map.js';
+import { Buffer } from 'node:buffer';
+import type { DictColumn } from './col-dict.js';
 import type { Utf8Column } from './col-utf8.js';
 import { InvalidInputError } from './errors.js';
-import { MAX_DEPTH } from './proto-reader.js';
+import {
+  F_ESCAPED,
+  F_INTEGER,
+  type JsonTape,
+  KEY_SHIFT,
+  KIND_MASK,
+  T_ARRAY,
+  T_FALSE,
+  T_NULL,
+  T_NUMBER,
+  T_OBJECT,
+  T_STRING,
+  T_TRUE,
+} from './json-tape.js';
 
 const TWO_32 = 4294967296;
 const B64_RE = /^[A-Za-z0-9+/_-]*={0,2}$/;
-
-/** JSON.parse of an OTLP/JSON body (bytes must be UTF-8); any failure is InvalidInputError. */
-export function parseJsonBody(input: Uint8Array | string): Record<string, unknown> {
-  let text: string;
-  if (typeof input === 'string') text = input;
-  else {
-    const b = Buffer.from(input.buffer, input.byteOffset, input.byteLength);
-    // Pure ASCII (the usual case: non-ASCII text tends to arrive \u-escaped) decodes
-    // fastest as latin1; anything else must be valid UTF-8.
-    if (isAscii(b)) text = b.toString('latin1');
-    else if (isUtf8(b)) text = b.toString('utf8');
-    else throw new InvalidInputError('invalid UTF-8 in the JSON body');
-  }
-  let doc: unknown;
-  try {
-    doc = JSON.parse(text);
-  } catch (cause) {
-    throw new InvalidInputError(`invalid JSON: ${(cause as Error).message}`, { cause });
-  }
-  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
-    throw new InvalidInputError('invalid OTLP/JSON: the body must be a JSON object');
-  }
-  return doc as Record<string, unknown>;
-}
-
-export type JsonObject = Record<string, unknown>;
+const UINT_RE = /^\d+$/;
+const INT_RE = /^-?\d+$/;
+/** Exact powers of ten as doubles (10^0 … 10^22). */
+const POW10 = Array.from({ length: 23 }, (_, i) => 10 ** i);
 
 /**
- * Typed access to the values of a parsed OTLP/JSON document, following the proto3
- * JSON mapping as OTLP uses it: null or absent means the default; 64-bit integers
- * as decimal strings or numbers; enums as numbers or names; ids as hex; bytes as
- * base64. A value of the wrong JSON type is InvalidInputError naming its path.
+ * Pass 2 primitives of the OTLP/JSON decoder: typed reads of tape values (see
+ * json-tape.ts) following the proto3 JSON mapping as OTLP uses it — null or absent
+ * means the default; 64-bit integers as decimal strings or numbers; enums as numbers
+ * or names; ids as hex; bytes as base64. A value of the wrong JSON type is
+ * InvalidInputError naming its path.
+ *
+ * A value is a tape index, or -1 when absent. Common spellings are read straight from
+ * the bytes (digits, unescaped strings); anything unusual (escapes, exponents, numeric
+ * strings for doubles, base64) goes through the exact JavaScript value JSON.parse
+ * gives for that one token, so every input means exactly what it meant when the
+ * decoder ran JSON.parse on the whole body.
  *
  * The path of the item being read lives in `path` (name/index pairs) so messages can
  * point at it without building strings on the hot path.
  */
 export class JsonReader {
+  src: Uint8Array = new Uint8Array(0);
+  view: DataView = new DataView(this.src.buffer);
+  buf: Buffer = Buffer.alloc(0);
+  tape: Int32Array = new Int32Array(0);
   /** Result of the last u64 / i64 read. */
   lo = 0;
   hi = 0;
+  /** Unescaped bytes of the last `unescape` (reused). */
+  esc: Uint8Array = new Uint8Array(256);
+  escView: DataView = new DataView(this.esc.buffer);
   private readonly path: Array<string | number> = [];
   private depth = 0;
+
+  /** Reads `t` (freshly scanned) from the start. */
+  attach(t: JsonTape): void {
+    this.src = t.src;
+    this.view = t.view;
+    this.buf = t.buf;
+    this.tape = t.tape;
+    this.depth = 0;
+  }
+
+  // ---- positions and errors -------------------------------------------------------
 
   enter(name: string): void {
     this.path[this.depth] = name;
@@ -76,105 +92,353 @@ export class JsonReader {
     throw new InvalidInputError(`invalid OTLP/JSON at ${this.location(field)}: ${problem}`);
   }
 
-  array(v: unknown, field: string): unknown[] {
-    if (v === undefined || v === null) return EMPTY;
-    if (!Array.isArray(v)) this.fail(field, 'expected an array');
-    return v;
+  // ---- structure ------------------------------------------------------------------
+
+  /** Kind of value `v` (T_*), 0 when absent. */
+  kind(v: number): number {
+    return v < 0 ? 0 : this.tape[v]! & KIND_MASK;
   }
 
-  object(v: unknown, field: string): JsonObject | null {
-    if (v === undefined || v === null) return null;
-    if (typeof v !== 'object' || Array.isArray(v)) this.fail(field, 'expected an object');
-    return v as JsonObject;
+  /** `a ?? b`: `a` unless it is absent or null. */
+  or(a: number, b: number): number {
+    return a >= 0 && (this.tape[a]! & KIND_MASK) !== T_NULL ? a : b;
+  }
+
+  /** True unless `v` is absent or null. */
+  isSet(v: number): boolean {
+    return v >= 0 && (this.tape[v]! & KIND_MASK) !== T_NULL;
+  }
+
+  /** Tape index of the value after `v` (skips a container whole). */
+  next(v: number): number {
+    return (this.tape[v]! & KIND_MASK) <= T_ARRAY ? this.tape[v + 2]! : v + 3;
+  }
+
+  /** Value of the last member with key `id` in object `o` (-1 when absent). */
+  member(o: number, id: number): number {
+    const tape = this.tape;
+    const end = tape[o + 2]!;
+    let found = -1;
+    for (let x = o + 3; x < end; x = (tape[x]! & KIND_MASK) <= T_ARRAY ? tape[x + 2]! : x + 3) {
+      if (tape[x]! >>> KEY_SHIFT === id) found = x;
+    }
+    return found;
+  }
+
+  /** Element count of an array value (absent or null: 0); elements start at `v + 3`. */
+  array(v: number, field: string): number {
+    if (v < 0) return 0;
+    const k = this.tape[v]! & KIND_MASK;
+    if (k === T_ARRAY) return this.tape[v + 1]!;
+    if (k !== T_NULL) this.fail(field, 'expected an array');
+    return 0;
+  }
+
+  /** An optional message: `v` if it is an object, -1 when absent or null. */
+  object(v: number, field: string): number {
+    if (v < 0) return -1;
+    const k = this.tape[v]! & KIND_MASK;
+    if (k === T_OBJECT) return v;
+    if (k !== T_NULL) this.fail(field, 'expected an object');
+    return -1;
   }
 
   /** An element of a repeated message field: must be an object. */
-  item(v: unknown, field: string): JsonObject {
-    if (typeof v !== 'object' || v === null || Array.isArray(v)) {
-      this.fail(field, 'expected an object');
+  item(v: number, field: string): void {
+    if ((this.tape[v]! & KIND_MASK) !== T_OBJECT) this.fail(field, 'expected an object');
+  }
+
+  // ---- strings --------------------------------------------------------------------
+
+  /** The JavaScript string value of string `v` (exactly what JSON.parse gives). */
+  jsString(v: number): string {
+    const w = this.tape[v]!;
+    const s = this.tape[v + 1]!;
+    const e = this.tape[v + 2]!;
+    if ((w & F_ESCAPED) === 0) return this.buf.toString('utf8', s, e);
+    return JSON.parse(this.buf.toString('utf8', s - 1, e + 1)) as string;
+  }
+
+  /**
+   * Fails unless `v` is a string, absent or null; returns 1 for a string without
+   * escapes (bytes at tape[v+1]…tape[v+2] of `src`), 2 for a string with escapes
+   * (call `unescape`), 0 for absent or null (the empty string).
+   */
+  stringForm(v: number, field: string): number {
+    if (v < 0) return 0;
+    const w = this.tape[v]!;
+    const k = w & KIND_MASK;
+    if (k === T_STRING) return (w & F_ESCAPED) === 0 ? 1 : 2;
+    if (k !== T_NULL) this.fail(field, 'expected a string');
+    return 0;
+  }
+
+  /**
+   * Writes the UTF-8 bytes of escaped string `v` into `esc` and returns their count.
+   * A lone UTF-16 surrogate (`"\ud800"`) cannot be UTF-8: InvalidInputError.
+   */
+  unescape(v: number, field: string): number {
+    const src = this.src;
+    let p = this.tape[v + 1]!;
+    const end = this.tape[v + 2]!;
+    // Unescaped text is never longer than its escaped form.
+    if (this.esc.length < end - p) {
+      this.esc = new Uint8Array(2 * (end - p));
+      this.escView = new DataView(this.esc.buffer);
     }
-    return v as JsonObject;
+    const out = this.esc;
+    let n = 0;
+    while (p < end) {
+      const c = src[p]!;
+      if (c !== 92) {
+        out[n++] = c;
+        p++;
+        continue;
+      }
+      const e = src[p + 1]!;
+      p += 2;
+      switch (e) {
+        case 98:
+          out[n++] = 8;
+          continue;
+        case 102:
+          out[n++] = 12;
+          continue;
+        case 110:
+          out[n++] = 10;
+          continue;
+        case 114:
+          out[n++] = 13;
+          continue;
+        case 116:
+          out[n++] = 9;
+          continue;
+        case 117:
+          break;
+        default:
+          out[n++] = e; // " \ /
+          continue;
+      }
+      let cp = hex4(src, p);
+      p += 4;
+      if (cp >= 0xd800 && cp <= 0xdfff) {
+        const low = cp <= 0xdbff && src[p] === 92 && src[p + 1] === 117 ? hex4(src, p + 2) : -1;
+        if (low < 0xdc00 || low > 0xdfff) this.fail(field, 'lone UTF-16 surrogate in a string');
+        cp = 0x10000 + ((cp - 0xd800) << 10) + (low - 0xdc00);
+        p += 6;
+      }
+      if (cp < 0x80) out[n++] = cp;
+      else if (cp < 0x800) {
+        out[n++] = 0xc0 | (cp >>> 6);
+        out[n++] = 0x80 | (cp & 63);
+      } else if (cp < 0x10000) {
+        out[n++] = 0xe0 | (cp >>> 12);
+        out[n++] = 0x80 | ((cp >>> 6) & 63);
+        out[n++] = 0x80 | (cp & 63);
+      } else {
+        out[n++] = 0xf0 | (cp >>> 18);
+        out[n++] = 0x80 | ((cp >>> 12) & 63);
+        out[n++] = 0x80 | ((cp >>> 6) & 63);
+        out[n++] = 0x80 | (cp & 63);
+      }
+    }
+    return n;
   }
 
-  string(v: unknown, field: string): string {
-    if (typeof v === 'string') return v;
-    if (v === undefined || v === null) return '';
-    this.fail(field, 'expected a string');
+  /** Appends string `v` (absent or null: '') to `col`. */
+  appendString(col: Utf8Column, v: number, field: string): void {
+    const form = this.stringForm(v, field);
+    if (form === 1) col.appendBytes(this.src, this.view, this.tape[v + 1]!, this.tape[v + 2]!);
+    else if (form === 2) col.appendBytes(this.esc, this.escView, 0, this.unescape(v, field));
+    else col.appendBytes(this.src, this.view, 0, 0);
   }
 
-  bool(v: unknown, field: string): boolean {
-    if (typeof v === 'boolean') return v;
-    if (v === undefined || v === null) return false;
-    this.fail(field, 'expected true or false');
+  /** Dictionary index of string `v` (absent or null: ''). */
+  dictString(dict: DictColumn, v: number, field: string): number {
+    const form = this.stringForm(v, field);
+    if (form === 1) return dict.lookupBytes(this.src, this.tape[v + 1]!, this.tape[v + 2]!);
+    if (form === 2) return dict.lookupBytes(this.esc, 0, this.unescape(v, field));
+    return dict.lookupBytes(this.src, 0, 0);
+  }
+
+  bool(v: number, field: string): boolean {
+    const k = this.kind(v);
+    if (k === T_TRUE) return true;
+    if (k !== T_FALSE && k !== T_NULL && k !== 0) this.fail(field, 'expected true or false');
+    return false;
+  }
+
+  // ---- numbers --------------------------------------------------------------------
+
+  /** The double value of number `v`, exactly as JSON.parse reads it. */
+  numberValue(v: number): number {
+    const src = this.src;
+    const start = this.tape[v + 1]!;
+    const end = this.tape[v + 2]!;
+    let p = start;
+    const negative = src[p] === 45;
+    if (negative) p++;
+    // Up to 15 significant digits and a power of ten within 10^±22: one correctly
+    // rounded multiplication or division of exact values (the classic fast path).
+    let m = 0;
+    let digits = 0;
+    let scale = 0;
+    let c = src[p]!;
+    while (p < end && c >= 48 && c <= 57) {
+      m = m * 10 + (c - 48);
+      digits++;
+      c = src[++p]!;
+    }
+    if (p < end && c === 46) {
+      c = src[++p]!;
+      while (p < end && c >= 48 && c <= 57) {
+        m = m * 10 + (c - 48);
+        digits++;
+        scale--;
+        c = src[++p]!;
+      }
+    }
+    if (p < end) {
+      // Exponent.
+      c = src[++p]!;
+      let expNegative = false;
+      if (c === 43 || c === 45) {
+        expNegative = c === 45;
+        c = src[++p]!;
+      }
+      let exp = 0;
+      while (p < end && exp < 10000) {
+        exp = exp * 10 + (src[p]! - 48);
+        p++;
+      }
+      if (p < end) return Number(this.buf.toString('latin1', start, end));
+      scale += expNegative ? -exp : exp;
+    }
+    if (digits > 15 || scale < -22 || scale > 22) {
+      return Number(this.buf.toString('latin1', start, end));
+    }
+    const r = scale === 0 ? m : scale < 0 ? m / POW10[-scale]! : m * POW10[scale]!;
+    return negative ? -r : r;
+  }
+
+  /**
+   * The value of a plain non-negative integer token of at most `maxDigits` digits,
+   * or -1 when `v` is not one.
+   */
+  private smallUint(v: number, maxDigits: number): number {
+    const w = this.tape[v]!;
+    if ((w & (KIND_MASK | F_INTEGER)) !== (T_NUMBER | F_INTEGER)) return -1;
+    const src = this.src;
+    const start = this.tape[v + 1]!;
+    const end = this.tape[v + 2]!;
+    if (end - start > maxDigits || src[start] === 45) return -1;
+    let m = 0;
+    for (let p = start; p < end; p++) m = m * 10 + (src[p]! - 48);
+    return m;
   }
 
   /** uint32 / fixed32 (number or decimal string). */
-  uint32(v: unknown, field: string): number {
-    if (v === undefined || v === null) return 0;
-    const n = typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v;
-    if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > 0xffffffff) {
+  uint32(v: number, field: string): number {
+    if (v < 0) return 0;
+    const fast = this.smallUint(v, 9);
+    if (fast >= 0) return fast;
+    const k = this.tape[v]! & KIND_MASK;
+    if (k === T_NULL) return 0;
+    let n = Number.NaN;
+    if (k === T_NUMBER) n = this.numberValue(v);
+    else if (k === T_STRING) {
+      const s = this.jsString(v);
+      if (UINT_RE.test(s)) n = Number(s);
+    }
+    if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) {
       this.fail(field, 'expected an unsigned 32-bit integer');
     }
     return n;
   }
 
   /** int32 / sint32 (number or decimal string). */
-  int32(v: unknown, field: string): number {
-    if (v === undefined || v === null) return 0;
-    const n = typeof v === 'string' && /^-?\d+$/.test(v) ? Number(v) : v;
-    if (typeof n !== 'number' || !Number.isInteger(n) || n < -0x80000000 || n > 0x7fffffff) {
+  int32(v: number, field: string): number {
+    if (v < 0) return 0;
+    const fast = this.smallUint(v, 9);
+    if (fast >= 0) return fast;
+    const k = this.tape[v]! & KIND_MASK;
+    if (k === T_NULL) return 0;
+    let n = Number.NaN;
+    if (k === T_NUMBER) n = this.numberValue(v);
+    else if (k === T_STRING) {
+      const s = this.jsString(v);
+      if (INT_RE.test(s)) n = Number(s);
+    }
+    if (!Number.isInteger(n) || n < -0x80000000 || n > 0x7fffffff) {
       this.fail(field, 'expected a 32-bit integer');
     }
     return n;
   }
 
   /** An enum: its number, or its name in `names`. */
-  enumValue(v: unknown, names: Readonly<Record<string, number>>, field: string): number {
-    if (typeof v === 'string') {
-      const n = names[v];
-      if (n !== undefined && Object.hasOwn(names, v)) return n;
-      if (/^-?\d+$/.test(v)) return this.int32(v, field);
-      this.fail(field, `unknown enum value ${JSON.stringify(v)}`);
+  enumValue(v: number, names: Readonly<Record<string, number>>, field: string): number {
+    if (v >= 0 && (this.tape[v]! & KIND_MASK) === T_STRING) {
+      const s = this.jsString(v);
+      const n = names[s];
+      if (n !== undefined && Object.hasOwn(names, s)) return n;
+      if (INT_RE.test(s)) return this.int32(v, field);
+      this.fail(field, `unknown enum value ${JSON.stringify(s)}`);
     }
     return this.int32(v, field);
   }
 
   /** fixed64 / uint64 into `lo` / `hi`. */
-  u64(v: unknown, field: string): void {
-    if (typeof v === 'string') {
-      this.parseDecimal(v, 0, field);
+  u64(v: number, field: string): void {
+    if (v < 0) {
+      this.lo = 0;
+      this.hi = 0;
+      return;
+    }
+    const w = this.tape[v]!;
+    const k = w & KIND_MASK;
+    if (k === T_STRING) {
+      this.decimalString(v, false, field);
       if (this.hi >= TWO_32) this.fail(field, 'exceeds the unsigned 64-bit range');
       this.lo |= 0;
       this.hi |= 0;
       return;
     }
-    if (v === undefined || v === null) {
+    if (k === T_NULL) {
       this.lo = 0;
       this.hi = 0;
       return;
     }
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v >= TWO_32 * TWO_32) {
+    const fast = this.smallUint(v, 15);
+    const d = fast >= 0 ? fast : k === T_NUMBER ? this.numberValue(v) : Number.NaN;
+    if (!Number.isInteger(d) || d < 0 || d >= TWO_32 * TWO_32) {
       this.fail(field, 'expected an unsigned 64-bit integer');
     }
-    const hi = Math.floor(v / TWO_32);
-    this.lo = (v - hi * TWO_32) | 0;
+    const hi = Math.floor(d / TWO_32);
+    this.lo = (d - hi * TWO_32) | 0;
     this.hi = hi | 0;
   }
 
   /** int64 / sfixed64 into `lo` / `hi` (two's complement). */
-  i64(v: unknown, field: string): void {
+  i64(v: number, field: string): void {
+    if (v < 0) {
+      this.lo = 0;
+      this.hi = 0;
+      return;
+    }
+    const k = this.tape[v]! & KIND_MASK;
     let negative = false;
-    if (typeof v === 'string') {
-      negative = v.charCodeAt(0) === 45;
-      this.parseDecimal(v, negative ? 1 : 0, field);
-    } else if (v === undefined || v === null) {
+    if (k === T_STRING) {
+      negative = this.decimalString(v, true, field);
+    } else if (k === T_NULL) {
       this.lo = 0;
       this.hi = 0;
       return;
     } else {
-      if (typeof v !== 'number' || !Number.isInteger(v)) this.fail(field, 'expected an integer');
-      negative = v < 0;
-      const m = negative ? -v : v;
+      const fast = this.smallUint(v, 15);
+      const d = fast >= 0 ? fast : k === T_NUMBER ? this.numberValue(v) : Number.NaN;
+      if (!Number.isInteger(d)) this.fail(field, 'expected an integer');
+      negative = d < 0;
+      const m = negative ? -d : d;
       const hi = Math.floor(m / TWO_32);
       this.hi = hi;
       this.lo = m - hi * TWO_32;
@@ -194,276 +458,194 @@ export class JsonReader {
     }
   }
 
-  /** Decimal digits of `s` from `start` into lo/hi as unsigned doubles (hi may exceed 2^32). */
-  private parseDecimal(s: string, start: number, field: string): void {
-    const n = s.length - start;
-    if (n === 0 || n > 20) this.fail(field, 'expected a decimal integer');
-    // Up to 15 digits are exact in a double; longer numbers are split into a high part
-    // (at most 11 digits) and 9 low digits, recombined in 32-bit limbs.
-    const split = n > 15 ? s.length - 9 : s.length;
-    let a = 0;
-    for (let i = start; i < split; i++) {
-      const d = s.charCodeAt(i) - 48;
-      if (d < 0 || d > 9) this.fail(field, 'expected a decimal integer');
-      a = a * 10 + d;
+  /**
+   * The decimal digits of string `v` (after a '-' when `signed`) into lo/hi as
+   * unsigned doubles (hi may exceed 2^32); returns whether a '-' was there.
+   */
+  private decimalString(v: number, signed: boolean, field: string): boolean {
+    let src = this.src;
+    let start = this.tape[v + 1]!;
+    let end = this.tape[v + 2]!;
+    if ((this.tape[v]! & F_ESCAPED) !== 0) {
+      // Digits spelled with escapes: their value is what counts.
+      const s = this.jsString(v);
+      src = this.esc.length >= s.length ? this.esc : new Uint8Array(s.length);
+      for (let i = 0; i < s.length; i++) {
+        const c = s.charCodeAt(i);
+        src[i] = c < 128 ? c : 0; // not a digit either way
+      }
+      start = 0;
+      end = s.length;
     }
-    if (split === s.length) {
-      const hi = Math.floor(a / TWO_32);
-      this.hi = hi;
-      this.lo = a - hi * TWO_32;
-      return;
-    }
-    let b = 0;
-    for (let i = split; i < s.length; i++) {
-      const d = s.charCodeAt(i) - 48;
-      if (d < 0 || d > 9) this.fail(field, 'expected a decimal integer');
-      b = b * 10 + d;
-    }
-    // a * 10^9 + b, with a < 10^11: a = ah * 2^16 + al.
-    const al = a % 65536;
-    const ah = (a - al) / 65536;
-    const y = ah * 1e9; // < 2^53, to be scaled by 2^16
-    const yl = y % 65536;
-    const yh = (y - yl) / 65536;
-    const t = yl * 65536 + al * 1e9 + b; // < 2^53
-    const tl = t % TWO_32;
-    this.lo = tl;
-    this.hi = yh + (t - tl) / TWO_32;
+    const negative = signed && src[start] === 45;
+    parseDecimal(this, src, negative ? start + 1 : start, end, field);
+    return negative;
   }
 
   /** double: a number, or "NaN" / "Infinity" / "-Infinity" / a numeric string. */
-  double(v: unknown, field: string): number {
-    if (typeof v === 'number') return v;
-    if (v === undefined || v === null) return 0;
-    if (typeof v === 'string') {
-      if (v === 'NaN') return Number.NaN;
-      if (v === 'Infinity') return Number.POSITIVE_INFINITY;
-      if (v === '-Infinity') return Number.NEGATIVE_INFINITY;
-      const d = Number(v);
-      if (v.trim() !== '' && !Number.isNaN(d)) return d;
+  double(v: number, field: string): number {
+    if (v < 0) return 0;
+    const k = this.tape[v]! & KIND_MASK;
+    if (k === T_NUMBER) return this.numberValue(v);
+    if (k === T_NULL) return 0;
+    if (k === T_STRING) {
+      const s = this.jsString(v);
+      if (s === 'NaN') return Number.NaN;
+      if (s === 'Infinity') return Number.POSITIVE_INFINITY;
+      if (s === '-Infinity') return Number.NEGATIVE_INFINITY;
+      const d = Number(s);
+      if (s.trim() !== '' && !Number.isNaN(d)) return d;
     }
     this.fail(field, 'expected a number');
   }
+
+  // ---- ids and bytes --------------------------------------------------------------
 
   /**
    * A hex id (trace_id, span_id): returns its length in bytes (absent or empty: 0).
    * The digits themselves are checked when the id is written (appendHexLower).
    */
-  hexIdLength(v: unknown, field: string): number {
-    if (v === undefined || v === null) return 0;
-    if (typeof v !== 'string') this.fail(field, 'expected a hex string');
-    if (v.length % 2 !== 0) this.fail(field, 'hex id has an odd number of digits');
-    return v.length >>> 1;
+  hexIdLength(v: number, field: string): number {
+    if (v < 0) return 0;
+    const w = this.tape[v]!;
+    const k = w & KIND_MASK;
+    if (k === T_NULL) return 0;
+    if (k !== T_STRING) this.fail(field, 'expected a hex string');
+    let n = this.tape[v + 2]! - this.tape[v + 1]!;
+    if ((w & F_ESCAPED) !== 0 || !isAsciiRange(this.src, this.tape[v + 1]!, this.tape[v + 2]!)) {
+      n = this.jsString(v).length; // length in UTF-16 units, as it always was
+    }
+    if (n % 2 !== 0) this.fail(field, 'hex id has an odd number of digits');
+    return n >>> 1;
   }
 
-  /** Appends a hex id in lowercase; digits other than 0-9a-fA-F are InvalidInputError. */
-  appendHexLower(col: Utf8Column, s: string, field: string): void {
-    let pos = col.reserve(s.length);
+  /** True when string `v` holds only '0' digits. */
+  isZeroHex(v: number): boolean {
+    if ((this.tape[v]! & F_ESCAPED) !== 0) {
+      const s = this.jsString(v);
+      for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) !== 48) return false;
+      return true;
+    }
+    const src = this.src;
+    const end = this.tape[v + 2]!;
+    for (let i = this.tape[v + 1]!; i < end; i++) if (src[i] !== 48) return false;
+    return true;
+  }
+
+  /** Appends hex id `v` in lowercase; digits other than 0-9a-fA-F are InvalidInputError. */
+  appendHexLower(col: Utf8Column, v: number, field: string): void {
+    if ((this.tape[v]! & F_ESCAPED) !== 0) {
+      const s = this.jsString(v);
+      let pos = col.reserve(s.length);
+      const dst = col.bytes;
+      for (let i = 0; i < s.length; i++) {
+        const c = s.charCodeAt(i) | 0x20;
+        if (!((c >= 48 && c <= 57) || (c >= 97 && c <= 102)))
+          this.fail(field, 'expected hex digits');
+        dst[pos++] = c;
+      }
+      col.commit(pos);
+      return;
+    }
+    const src = this.src;
+    const start = this.tape[v + 1]!;
+    const end = this.tape[v + 2]!;
+    let pos = col.reserve(end - start);
     const dst = col.bytes;
-    for (let i = 0; i < s.length; i++) {
-      const c = s.charCodeAt(i) | 0x20;
-      if (!((c >= 48 && c <= 57) || (c >= 97 && c <= 102))) this.fail(field, 'expected hex digits');
+    let bad = 0;
+    for (let i = start; i < end; i++) {
+      const c = HEX_LOWER[src[i]!]!;
+      bad |= c;
       dst[pos++] = c;
     }
+    if ((bad & 0x80) !== 0) this.fail(field, 'expected hex digits');
     col.commit(pos);
   }
 
   /** Bytes of a base64 string (standard or URL-safe alphabet, padding optional). */
-  base64(v: unknown, field: string): Buffer {
-    if (v === undefined || v === null) return Buffer.alloc(0);
-    if (typeof v !== 'string' || !B64_RE.test(v) || v.replace(/=+$/, '').length % 4 === 1) {
+  base64(v: number, field: string): Buffer {
+    const k = this.kind(v);
+    if (k === 0 || k === T_NULL) return Buffer.alloc(0);
+    const s = k === T_STRING ? this.jsString(v) : '';
+    if (k !== T_STRING || !B64_RE.test(s) || s.replace(/=+$/, '').length % 4 === 1) {
       this.fail(field, 'expected base64');
     }
-    return Buffer.from(v, 'base64');
+    return Buffer.from(s, 'base64');
   }
 }
 
-const EMPTY: unknown[] = [];
-Object.freeze(EMPTY);
+/** Each byte's lowercase hex digit, or 0x80 (flagged) when it is not a hex digit. */
+const HEX_LOWER = new Uint8Array(256).fill(0x80);
+for (const c of '0123456789abcdef') HEX_LOWER[c.charCodeAt(0)] = c.charCodeAt(0);
+for (const c of 'ABCDEF') HEX_LOWER[c.charCodeAt(0)] = c.charCodeAt(0) | 0x20;
 
-/** True when the hex string holds only zeros. */
-export function isZeroHex(s: string): boolean {
-  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) !== 48) return false;
+/** True when `src[start, end)` is all ASCII. */
+function isAsciiRange(src: Uint8Array, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) if (src[i]! >= 0x80) return false;
   return true;
 }
 
-// ---- AnyValue / KeyValue ----------------------------------------------------------
-
-/**
- * Reads a JSON array of KeyValue objects into the current row of `map`. Positions for
- * error messages go through the reader's path (no string building per attribute).
- */
-export function readJsonAttributes(
-  jr: JsonReader,
-  map: MapColumn,
-  v: unknown,
-  field: string,
-): void {
-  const list = jr.array(v, field);
-  const n = list.length;
-  if (n === 0) return;
-  jr.enter(field);
-  for (let i = 0; i < n; i++) {
-    jr.at(i);
-    const kv = list[i];
-    if (typeof kv !== 'object' || kv === null || Array.isArray(kv)) {
-      jr.fail('', 'expected a KeyValue object');
-    }
-    const o = kv as JsonObject;
-    const key = o.key;
-    if (typeof key === 'string') map.keys.appendString(key);
-    else if (key === undefined || key === null) map.keys.appendString('');
-    else jr.fail('key', 'expected a string');
-    appendJsonAnyValue(jr, map.values, o.value, 'value');
+/** Value of four hex digits at `p` (validated by the scanner). */
+function hex4(src: Uint8Array, p: number): number {
+  let v = 0;
+  for (let i = 0; i < 4; i++) {
+    const c = src[p + i]!;
+    v = (v << 4) | (c <= 57 ? c - 48 : (c | 0x20) - 87);
   }
-  jr.leave();
+  return v;
 }
 
 /**
- * The member set in an AnyValue object: [kind, value], kind 0 when none is set. When
- * several are set (invalid, but harmless), the first of string, bool, int, double,
- * array, kvlist, bytes wins.
+ * Decimal digits `src[start, end)` into `r.lo` / `r.hi` as unsigned doubles (hi may
+ * exceed 2^32). Up to 15 digits are exact in a double; longer numbers are split into
+ * a high part (at most 11 digits) and 9 low digits, recombined in 32-bit limbs.
  */
-function anyMember(jr: JsonReader, v: unknown, field: string): [number, unknown] {
-  if (v === undefined || v === null) return [0, null];
-  if (typeof v !== 'object' || Array.isArray(v)) jr.fail(field, 'expected an AnyValue object');
-  const o = v as JsonObject;
-  const members = [
-    o.stringValue ?? o.string_value,
-    o.boolValue ?? o.bool_value,
-    o.intValue ?? o.int_value,
-    o.doubleValue ?? o.double_value,
-    o.arrayValue ?? o.array_value,
-    o.kvlistValue ?? o.kvlist_value,
-    o.bytesValue ?? o.bytes_value,
-  ];
-  for (let k = 0; k < members.length; k++) {
-    const x = members[k];
-    if (x !== undefined && x !== null) return [k + 1, x];
-  }
-  return [0, null];
-}
-
-/** Appends the text of a JSON AnyValue to `out` (same rendering as the protobuf path). */
-export function appendJsonAnyValue(
-  jr: JsonReader,
-  out: Utf8Column,
-  v: unknown,
+function parseDecimal(
+  r: JsonReader,
+  src: Uint8Array,
+  start: number,
+  end: number,
   field: string,
 ): void {
-  // Fast paths for the common members, lowerCamelCase.
-  if (typeof v === 'object' && v !== null) {
-    const o = v as JsonObject;
-    const s = o.stringValue;
-    if (typeof s === 'string') {
-      out.appendString(s);
-      return;
-    }
-    const i = o.intValue;
-    if (typeof i === 'number' && Number.isSafeInteger(i) && s == null) {
-      out.appendAscii(String(i));
-      return;
-    }
+  const n = end - start;
+  if (n === 0 || n > 20) r.fail(field, 'expected a decimal integer');
+  const split = n > 15 ? end - 9 : end;
+  let a = 0;
+  for (let i = start; i < split; i++) {
+    const d = src[i]! - 48;
+    if (d < 0 || d > 9) r.fail(field, 'expected a decimal integer');
+    a = a * 10 + d;
   }
-  const [kind, x] = anyMember(jr, v, field);
-  switch (kind) {
-    case 0:
-      out.appendNull();
-      return;
-    case 1:
-      out.appendString(jr.string(x, field));
-      return;
-    case 2:
-      out.appendAscii(jr.bool(x, field) ? 'true' : 'false');
-      return;
-    case 3:
-      out.appendAscii(intText(jr, x, field));
-      return;
-    case 4:
-      out.appendAscii(String(jr.double(x, field)));
-      return;
-    case 7:
-      out.appendAscii(jr.base64(x, field).toString('base64'));
-      return;
-    default:
-      out.appendString(jsonText(jr, kind, x, field, 1));
+  if (split === end) {
+    const hi = Math.floor(a / TWO_32);
+    r.hi = hi;
+    r.lo = a - hi * TWO_32;
+    return;
   }
+  let b = 0;
+  for (let i = split; i < end; i++) {
+    const d = src[i]! - 48;
+    if (d < 0 || d > 9) r.fail(field, 'expected a decimal integer');
+    b = b * 10 + d;
+  }
+  // a * 10^9 + b, with a < 10^11: a = ah * 2^16 + al. (Floors, not %: a double
+  // modulo is a library call.)
+  const ah = Math.floor(a / 65536);
+  const al = a - ah * 65536;
+  const y = ah * 1e9; // < 2^53, to be scaled by 2^16
+  const yh = Math.floor(y / 65536);
+  const yl = y - yh * 65536;
+  const t = yl * 65536 + al * 1e9 + b; // < 2^53
+  const th = Math.floor(t / TWO_32);
+  r.lo = t - th * TWO_32;
+  r.hi = yh + th;
 }
 
-/** Canonical decimal text of an int64 given as a JSON number or string. */
-function intText(jr: JsonReader, x: unknown, field: string): string {
-  if (typeof x === 'number' && Number.isSafeInteger(x)) return String(x);
-  jr.i64(x, field);
-  const { lo, hi } = jr;
-  if (hi >= 0 ? hi < 0x200000 : hi >= -0x200000) return String(hi * TWO_32 + (lo >>> 0));
-  return BigInt.asIntN(64, (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0)).toString();
-}
+let pooled: JsonReader | null = null;
 
-/** A non-scalar or nested AnyValue as JSON text. */
-function jsonText(jr: JsonReader, kind: number, x: unknown, field: string, depth: number): string {
-  if (depth > MAX_DEPTH) jr.fail(field, 'attribute values nested too deeply');
-  switch (kind) {
-    case 0:
-      return 'null';
-    case 1: {
-      const s = jr.string(x, field);
-      if (!(s as unknown as { isWellFormed(): boolean }).isWellFormed()) {
-        jr.fail(field, 'lone UTF-16 surrogate in a string');
-      }
-      return JSON.stringify(s);
-    }
-    case 2:
-      return jr.bool(x, field) ? 'true' : 'false';
-    case 3:
-      return intText(jr, x, field);
-    case 4: {
-      const d = jr.double(x, field);
-      return Number.isFinite(d) ? String(d) : `"${String(d)}"`;
-    }
-    case 7:
-      return `"${jr.base64(x, field).toString('base64')}"`;
-    case 5: {
-      const o = jr.object(x, `${field}.arrayValue`);
-      const values = jr.array(o === null ? null : (o.values ?? null), `${field}.arrayValue.values`);
-      let s = '[';
-      for (let i = 0; i < values.length; i++) {
-        const f = `${field}.arrayValue.values[${i}]`;
-        const [k, v] = anyMember(jr, values[i], f);
-        if (i > 0) s += ',';
-        s += jsonText(jr, k, v, f, depth + 1);
-      }
-      return `${s}]`;
-    }
-    default: {
-      const o = jr.object(x, `${field}.kvlistValue`);
-      const values = jr.array(
-        o === null ? null : (o.values ?? null),
-        `${field}.kvlistValue.values`,
-      );
-      const keys: string[] = [];
-      for (let i = 0; i < values.length; i++) {
-        const kv = jr.object(values[i], `${field}.kvlistValue.values[${i}]`);
-        const key = kv === null ? '' : jr.string(kv.key, `${field}.kvlistValue.values[${i}].key`);
-        if (!(key as unknown as { isWellFormed(): boolean }).isWellFormed()) {
-          jr.fail(field, 'lone UTF-16 surrogate in a key');
-        }
-        keys.push(key);
-      }
-      // Last occurrence of a key wins, at its own position.
-      const last = new Map<string, number>();
-      for (let i = 0; i < keys.length; i++) last.set(keys[i]!, i);
-      let s = '{';
-      let first = true;
-      for (let i = 0; i < values.length; i++) {
-        if (last.get(keys[i]!) !== i) continue;
-        const f = `${field}.kvlistValue.values[${i}].value`;
-        const kv = values[i] as JsonObject | null;
-        const [k, v] = anyMember(jr, kv === null ? null : kv.value, f);
-        if (!first) s += ',';
-        first = false;
-        s += `${JSON.stringify(keys[i])}:${jsonText(jr, k, v, f, depth + 1)}`;
-      }
-      return `${s}}`;
-    }
-  }
+/** The shared reader, attached to a freshly scanned tape (one decode at a time). */
+export function jsonReader(t: JsonTape): JsonReader {
+  pooled ??= new JsonReader();
+  pooled.attach(t);
+  return pooled;
 }
