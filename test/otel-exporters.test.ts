@@ -4,6 +4,8 @@
  * OTLP/gRPC, OTLP/HTTP JSON and OTLP/HTTP protobuf; then SIGTERM (exit 0) and DuckDB over
  * the committed Parquet must hold exactly what each exporter was handed, value for value.
  */
+
+import { rm } from 'node:fs/promises';
 import { OTLPLogExporter as GrpcLogExporter } from '@opentelemetry/exporter-logs-otlp-grpc';
 import { OTLPLogExporter as JsonLogExporter } from '@opentelemetry/exporter-logs-otlp-http';
 import { OTLPLogExporter as ProtoLogExporter } from '@opentelemetry/exporter-logs-otlp-proto';
@@ -58,8 +60,9 @@ beforeAll(async () => {
   sediment = await startSediment();
 });
 
-afterAll(() => {
+afterAll(async () => {
   sediment?.kill();
+  if (sediment) await rm(sediment.dataDir, { recursive: true, force: true });
 });
 
 /** The three exporters of one transport, pointed at the running pipeline. */

@@ -52,7 +52,7 @@ export async function freePorts(n: number): Promise<number[]> {
  * `env` adds to (and overrides) the defaults: quiet logs, a temporary store, free ports.
  */
 export async function startSediment(env: Record<string, string> = {}): Promise<SedimentProcess> {
-  const dataDir = await mkdtemp(path.join(tmpdir(), 'sediment-e2e-'));
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'sediment-otel-e2e-'));
   const [grpc, http, flight, writerAdmin] = (await freePorts(4)) as [
     number,
     number,

@@ -7,8 +7,8 @@
 import zlib from 'node:zlib';
 import { MemoryStore } from '@sediment/object-store';
 import type { Writer } from '@sediment/writer';
-import { compress as zstdCompress } from 'zstd-napi';
 import { afterAll, beforeAll, expect, test } from 'vitest';
+import { compress as zstdCompress } from 'zstd-napi';
 import { encodeRequest } from '../../../test/support/otlp-proto.js';
 import { traceRequest } from '../../../test/support/otlp-workload.js';
 import {

@@ -15,6 +15,7 @@ import {
   httpRequest,
   metricValue,
   postOtlp,
+  removeTempDirs,
   spawnAcceptor,
   startWriter,
   tempStore,
@@ -28,6 +29,7 @@ let acceptor: AcceptorProcess | undefined;
 afterAll(async () => {
   acceptor?.kill();
   await writer?.close();
+  await removeTempDirs();
 });
 
 test('SIGTERM while requests are in flight: they still get OK and land; then exit 0', async () => {

@@ -22,6 +22,7 @@ import {
   decodeExportResponse,
   decodeStatus,
   freePort,
+  GRPC_PATHS,
   GrpcOtlpClient,
   type HttpReply,
   httpRequest,
@@ -29,7 +30,7 @@ import {
   parseJsonStatus,
   postOtlp,
   rawGrpcCall,
-  GRPC_PATHS,
+  removeTempDirs,
   startAcceptor,
   startWriter,
   tempStore,
@@ -75,6 +76,7 @@ afterAll(async () => {
   for (const fn of cleanup.reverse()) await fn();
   await acceptor.close();
   await writer.close();
+  await removeTempDirs();
 });
 
 function expectHttpStatusBody(

@@ -5,7 +5,7 @@
  * grpc-js clients cannot send (unknown encodings, pre-compressed bombs), and node:http(s).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import http from 'node:http';
 import http2 from 'node:http2';
 import https from 'node:https';
@@ -54,8 +54,23 @@ export const Code = {
 // ---------------------------------------------------------------------------------------
 // Writer and acceptor
 
+const tempDirs: string[] = [];
+
+/** A local-fs store in a fresh temporary directory (removed by `removeTempDirs`). */
 export async function tempStore(): Promise<LocalFsStore> {
-  return new LocalFsStore({ root: await mkdtemp(path.join(tmpdir(), 'sediment-acceptor-')) });
+  const root = await mkdtemp(path.join(tmpdir(), 'sediment-acceptor-'));
+  tempDirs.push(root);
+  return new LocalFsStore({ root });
+}
+
+/** Registers a temporary directory for `removeTempDirs`. */
+export function trackTempDir(dir: string): void {
+  tempDirs.push(dir);
+}
+
+/** Removes the temporary directories made so far (call in afterAll, after closing). */
+export async function removeTempDirs(): Promise<void> {
+  await Promise.all(tempDirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
 }
 
 /** A real writer (Flight server + ingestor + collector) on an ephemeral or given port. */

@@ -9,17 +9,19 @@ import { OTLPTraceExporter as ProtoTraceExporter } from '@opentelemetry/exporter
 import { MemoryStore } from '@sediment/object-store';
 import type { Writer } from '@sediment/writer';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { type ExportResult, sendTraces } from '../../../test/support/otel-sdk.js';
 import { encodeRequest } from '../../../test/support/otlp-proto.js';
 import { traceRequest } from '../../../test/support/otlp-workload.js';
-import { type ExportResult, sendTraces } from '../../../test/support/otel-sdk.js';
 import type { Acceptor } from '../src/index.js';
 import {
   Code,
   decodeStatus,
   GrpcOtlpClient,
   postOtlp,
+  removeTempDirs,
   startAcceptor,
   startWriter,
+  trackTempDir,
 } from './support.js';
 import { makeTestPki, type TestPki } from './tls.js';
 
@@ -35,12 +37,14 @@ const cleanup: Array<() => Promise<void> | void> = [];
 
 beforeAll(async () => {
   pki = await makeTestPki();
+  trackTempDir(pki.dir);
   writer = await startWriter(new MemoryStore());
 });
 
 afterAll(async () => {
   for (const fn of cleanup.reverse()) await fn();
   await writer?.close();
+  await removeTempDirs();
 });
 
 function grpcClient(port: number, tls: { cert?: Buffer; key?: Buffer } = {}, ca?: Buffer) {

@@ -18,6 +18,7 @@ import {
   GrpcOtlpClient,
   parseJsonStatus,
   postOtlp,
+  removeTempDirs,
   sleep,
   startAcceptor,
   startWriter,
@@ -33,6 +34,7 @@ const WORKERS = 4;
 const cleanup: Array<() => Promise<void> | void> = [];
 afterAll(async () => {
   for (const fn of cleanup.reverse()) await fn();
+  await removeTempDirs();
 });
 
 type Transport = 'grpc' | 'http-protobuf' | 'http-json';
