@@ -47,12 +47,22 @@ export {
   TABLE_NAME_PATTERN,
 } from './layout.js';
 export { type Logger, silentLogger, stderrLogger } from './logger.js';
-export { encodeParquet, joinIpcStream, type ParquetEncodeOptions } from './parquet-encoder.js';
+export {
+  type EncodedParquet,
+  encodeParquet,
+  encodeParquetFile,
+  joinIpcStream,
+  type ParquetEncodeOptions,
+  type ParquetWriterKind,
+  SEDIMENT_CREATED_BY,
+} from './parquet-encoder.js';
 export {
   InlineParquetEncoder,
   type ParquetEncoder,
+  type ParquetEncoderOptions,
   WorkerParquetEncoder,
 } from './parquet-worker.js';
+export { ParquetWriter, type ParquetWriterOptions } from './parquet-writer.js';
 export type { QueueBatch, QueueBatchMetadata, QueueSource } from './queue-source.js';
 export { type LakeSnapshot, readCommittedFiles, readLakeSnapshot } from './reader.js';
 export { DEFAULT_RETRY, type RetryPolicy } from './retry.js';

@@ -2,7 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { spansBatch, toIpc } from '../test/fixtures/synthetic-tables.js';
 import { EntryDecoder } from './entry-decoder.js';
 import { ParquetEncodeError } from './errors.js';
-import { joinIpcStream, type ParquetEncodeOptions } from './parquet-encoder.js';
+import {
+  joinIpcStream,
+  type ParquetEncodeOptions,
+  SEDIMENT_CREATED_BY,
+} from './parquet-encoder.js';
 import { InlineParquetEncoder, WorkerParquetEncoder } from './parquet-worker.js';
 
 function stream(): { bytes: () => Uint8Array; options: ParquetEncodeOptions } {
@@ -37,6 +41,8 @@ describe('Parquet encoders', () => {
         worker.encode(s.bytes(), s.options),
       ]);
       expect(a.length).toBeGreaterThan(1000);
+      // Written by the sediment writer (not a parquet-wasm fallback).
+      expect(Buffer.from(inline).includes(SEDIMENT_CREATED_BY)).toBe(true);
       expect(Buffer.from(a).equals(Buffer.from(inline))).toBe(true);
       expect(Buffer.from(b).equals(Buffer.from(inline))).toBe(true);
     } finally {

@@ -1,19 +1,20 @@
 /**
  * Parquet encoding off the main thread. Encoding a file takes from milliseconds to a few
- * seconds of CPU in synchronous wasm; in the writer service that would stall the event
- * loop that answers Arrow Flight puts. A worker thread runs parquet-wasm instead; the
- * joined IPC stream goes in and the Parquet bytes come back as transferred buffers (no
- * copies).
+ * seconds of CPU; in the writer service that would stall the event loop that answers
+ * Arrow Flight puts. A worker thread runs `encodeParquetFile` instead; the joined IPC
+ * stream goes in and the Parquet bytes come back as transferred buffers (no copies).
  *
- * The worker is an `eval` worker fed the source below, which imports parquet-wasm's
- * Node build by absolute URL: it needs no TypeScript loader, so it runs the same from
- * sources (tests, tsx) and from the build.
+ * The worker is an `eval` worker that imports parquet-encoder by absolute URL: the
+ * built `.js` next to this module, or — when running from TypeScript sources (tests,
+ * benchmarks) — the `.ts` file, through the loader the worker inherited from its parent
+ * (`--import tsx/esm`) or, where there is none (vitest), after registering tsx's. Worker and
+ * inline encoders run the same function, so they write the same bytes.
  */
-import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
+import { extname } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { ParquetEncodeError, ParquetWorkerError } from './errors.js';
-import { encodeParquet, PARQUET_CREATED_BY, type ParquetEncodeOptions } from './parquet-encoder.js';
+import { encodeParquetFile, type ParquetEncodeOptions } from './parquet-encoder.js';
 
 /** Encodes one joined IPC stream. May take ownership of (detach) `stream`'s buffer. */
 export interface ParquetEncoder {
@@ -21,10 +22,21 @@ export interface ParquetEncoder {
   close(): Promise<void>;
 }
 
+export interface ParquetEncoderOptions {
+  /** Called when the sediment writer handed a file to parquet-wasm (reason). */
+  readonly onFallback?: (reason: string) => void;
+}
+
 /** Encodes on the calling thread (blocks it while encoding). */
 export class InlineParquetEncoder implements ParquetEncoder {
+  readonly #onFallback: ((reason: string) => void) | undefined;
+  constructor(options: ParquetEncoderOptions = {}) {
+    this.#onFallback = options.onFallback;
+  }
   async encode(stream: Uint8Array, options: ParquetEncodeOptions): Promise<Uint8Array> {
-    return encodeParquet(stream, options);
+    const r = encodeParquetFile(stream, options);
+    if (r.fallback !== undefined) this.#onFallback?.(r.fallback);
+    return r.bytes;
   }
   async close(): Promise<void> {}
 }
@@ -34,29 +46,30 @@ export class InlineParquetEncoder implements ParquetEncoder {
 const WORKER_SOURCE = `
 (async () => {
   const { parentPort, workerData } = await import('node:worker_threads');
-  const mod = await import(workerData.parquetWasmUrl);
-  const pw = mod.writeParquet ? mod : mod.default;
+  let mod;
+  try {
+    mod = await import(workerData.encoderUrl);
+  } catch (err) {
+    // TypeScript sources without a loader inherited from the parent: register tsx.
+    if (!workerData.tsxUrl) throw err;
+    (await import(workerData.tsxUrl)).register();
+    // A new URL: the failed import stays cached under the old one.
+    mod = await import(workerData.encoderUrl + '?tsx');
+  }
+  const { encodeParquetFile } = mod;
   const describe = (err) => (err instanceof Error ? err.message : String(err));
   parentPort.on('message', (m) => {
-    let table;
     try {
-      table = pw.Table.fromIPCStream(new Uint8Array(m.stream));
-    } catch (err) {
-      parentPort.postMessage({ id: m.id, ok: false, message: 'arrow-rs could not read the IPC stream: ' + describe(err) });
-      return;
-    }
-    try {
-      let b = new pw.WriterPropertiesBuilder()
-        .setCompression(pw.Compression.ZSTD)
-        .setDictionaryEnabled(false)
-        .setStatisticsEnabled(pw.EnabledStatistics.Page)
-        .setMaxRowGroupSize(m.rowGroupRows)
-        .setCreatedBy(m.createdBy);
-      for (const c of m.dictionaryColumns) b = b.setColumnDictionaryEnabled(c, true);
-      if (m.keyValueMetadata.length > 0) b = b.setKeyValueMetadata(new Map(m.keyValueMetadata));
-      let out = pw.writeParquet(table, b.build());
+      const r = encodeParquetFile(new Uint8Array(m.stream), {
+        rowGroupRows: m.rowGroupRows,
+        dictionaryColumns: m.dictionaryColumns,
+        keyValueMetadata: new Map(m.keyValueMetadata),
+        writer: m.writer,
+        zstdLevel: m.zstdLevel,
+      });
+      let out = r.bytes;
       if (out.byteOffset !== 0 || out.byteLength !== out.buffer.byteLength) out = out.slice();
-      parentPort.postMessage({ id: m.id, ok: true, bytes: out.buffer }, [out.buffer]);
+      parentPort.postMessage({ id: m.id, ok: true, bytes: out.buffer, fallback: r.fallback }, [out.buffer]);
     } catch (err) {
       parentPort.postMessage({ id: m.id, ok: false, message: describe(err) });
     }
@@ -64,18 +77,27 @@ const WORKER_SOURCE = `
 })();
 `;
 
+function workerData(): { encoderUrl: string; tsxUrl: string | undefined } {
+  const ext = extname(fileURLToPath(import.meta.url));
+  const encoderUrl = new URL(`./parquet-encoder${ext}`, import.meta.url).href;
+  if (ext !== '.ts') return { encoderUrl, tsxUrl: undefined };
+  // Running from sources: the worker needs a TypeScript loader too.
+  return { encoderUrl, tsxUrl: import.meta.resolve('tsx/esm/api') };
+}
+
 interface Reply {
   readonly id: number;
   readonly ok: boolean;
   readonly bytes?: ArrayBuffer;
   readonly message?: string;
+  readonly fallback?: string;
 }
 
 /**
  * One worker thread, started on first use; files are encoded one after the other. A
  * crashed worker fails the files in flight with `ParquetWorkerError` (retryable: the
- * round is redone) and is replaced on the next call. Writer settings mirror
- * `encodeParquet` (a test checks both produce identical bytes).
+ * round is redone) and is replaced on the next call. It runs `encodeParquetFile`, as
+ * the inline encoder does (a test checks both produce identical bytes).
  */
 export class WorkerParquetEncoder implements ParquetEncoder {
   #worker: Worker | undefined;
@@ -85,18 +107,21 @@ export class WorkerParquetEncoder implements ParquetEncoder {
     { resolve: (b: Uint8Array) => void; reject: (e: Error) => void }
   >();
   #closed = false;
+  readonly #onFallback: ((reason: string) => void) | undefined;
+
+  constructor(options: ParquetEncoderOptions = {}) {
+    this.#onFallback = options.onFallback;
+  }
 
   #start(): Worker {
     if (this.#worker) return this.#worker;
-    const parquetWasmUrl = pathToFileURL(
-      createRequire(import.meta.url).resolve('parquet-wasm'),
-    ).href;
-    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { parquetWasmUrl } });
+    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: workerData() });
     worker.unref();
     worker.on('message', (reply: Reply) => {
       const p = this.#pending.get(reply.id);
       if (!p) return;
       this.#pending.delete(reply.id);
+      if (reply.fallback !== undefined) this.#onFallback?.(reply.fallback);
       if (reply.ok) p.resolve(new Uint8Array(reply.bytes!));
       else p.reject(new ParquetEncodeError(reply.message ?? 'unknown error'));
     });
@@ -127,7 +152,8 @@ export class WorkerParquetEncoder implements ParquetEncoder {
           rowGroupRows: options.rowGroupRows,
           dictionaryColumns: [...options.dictionaryColumns],
           keyValueMetadata: [...(options.keyValueMetadata ?? new Map())],
-          createdBy: PARQUET_CREATED_BY,
+          writer: options.writer,
+          zstdLevel: options.zstdLevel,
         },
         [buffer],
       );

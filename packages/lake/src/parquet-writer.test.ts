@@ -1,0 +1,389 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
+import {
+  Field,
+  LargeUtf8,
+  makeData,
+  type RecordBatch,
+  Table,
+  TimeUnit,
+  Timestamp,
+  tableFromIPC,
+} from 'apache-arrow';
+import { parquetReadObjects } from 'hyparquet';
+import { afterAll, describe, expect, it } from 'vitest';
+import { decompress } from 'zstd-napi';
+import {
+  bool,
+  dict,
+  f64,
+  i32,
+  i64,
+  list,
+  map,
+  recordBatch,
+  struct,
+  ts,
+  u32,
+  utf8,
+} from '../test/fixtures/arrow-build.js';
+import {
+  histogramBatch,
+  logsBatch,
+  spansBatch,
+  summaryBatch,
+  toIpc,
+} from '../test/fixtures/synthetic-tables.js';
+import { canonical, duckRead, oracleRowsForDuck } from '../test/helpers/duck.js';
+import { splitIpcStream } from './ipc.js';
+import { encodeParquetFile, joinIpcStream, SEDIMENT_CREATED_BY } from './parquet-encoder.js';
+import { ByteSink } from './byte-sink.js';
+import { encodeRleHybrid } from './rle-hybrid.js';
+
+const pw = createRequire(import.meta.url)('parquet-wasm') as typeof import('parquet-wasm');
+
+const dirs: string[] = [];
+afterAll(async () => {
+  for (const d of dirs) await rm(d, { recursive: true, force: true });
+});
+
+/** Entries joined the way the compactor joins them: one schema, each entry's own dictionaries. */
+function joined(batches: readonly RecordBatch[]): Uint8Array {
+  const entries = batches.map(toIpc);
+  const first = splitIpcStream(entries[0]!);
+  const schema = entries[0]!.subarray(first[0]!.start, first[0]!.end);
+  const bodies: Uint8Array[] = [];
+  for (const e of entries)
+    for (const m of splitIpcStream(e).slice(1)) bodies.push(e.subarray(m.start, m.end));
+  return joinIpcStream(schema, bodies);
+}
+
+const ser = (v: unknown) =>
+  JSON.stringify(v, (_k, x) =>
+    typeof x === 'bigint'
+      ? `${x}n`
+      : typeof x === 'number' && !Number.isFinite(x)
+        ? `num:${x}`
+        : Object.is(x, -0)
+          ? 'num:-0'
+          : x,
+  );
+
+/** Rows as arrow-rs (parquet-wasm's reader) reads them back, with the Arrow schema. */
+function arrowRsRows(bytes: Uint8Array): { schema: string; rows: string[] } {
+  const t = tableFromIPC(pw.readParquet(bytes).intoIPCStream());
+  return {
+    schema: t.schema.fields.map((f) => `${f.name}:${String(f.type)}:${f.nullable}`).join(','),
+    rows: t.toArray().map((r) => ser(r.toJSON())),
+  };
+}
+
+async function hyparquetRows(bytes: Uint8Array): Promise<string[]> {
+  const file = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
+  const rows = await parquetReadObjects({
+    file: file as ArrayBuffer,
+    compressors: { ZSTD: (input: Uint8Array) => new Uint8Array(decompress(input)) },
+  });
+  return rows.map(ser);
+}
+
+async function duckRows(bytes: Uint8Array): Promise<string[]> {
+  const dir = await mkdtemp(join(tmpdir(), 'pq-writer-'));
+  dirs.push(dir);
+  const path = join(dir, 'f.parquet');
+  await writeFile(path, bytes);
+  return (await duckRead([path])).rows.map((r) => canonical(r));
+}
+
+/** Top-level column-chunk statistics as DuckDB reports them. */
+async function duckStats(bytes: Uint8Array) {
+  const dir = await mkdtemp(join(tmpdir(), 'pq-stats-'));
+  dirs.push(dir);
+  const path = join(dir, 'f.parquet');
+  await writeFile(path, bytes);
+  const db = await DuckDBInstance.create(':memory:');
+  const conn = await db.connect();
+  try {
+    const r = await conn.runAndReadAll(
+      `SELECT row_group_id, path_in_schema, stats_null_count, stats_min_value, stats_max_value,
+              row_group_num_rows
+       FROM parquet_metadata('${path}') ORDER BY row_group_id, column_id`,
+    );
+    return r.getRowObjectsJson();
+  } finally {
+    conn.closeSync();
+    db.closeSync();
+  }
+}
+
+const H = 3_600_000_000_000n;
+const gens = {
+  spans: spansBatch,
+  logs: logsBatch,
+  histogram: histogramBatch,
+  summary: summaryBatch,
+};
+
+describe('ParquetWriter (sediment writer)', () => {
+  for (const [name, gen] of Object.entries(gens)) {
+    it(`writes ${name} (edge cases) that arrow-rs, DuckDB and hyparquet read exactly`, {
+      timeout: 60_000,
+    }, async () => {
+      const batches = Array.from({ length: 6 }, (_, i) =>
+        gen({
+          rows: 23 + i * 31,
+          seed: 100 + i,
+          edgeCases: true,
+          timestamp: (j) => 480_000n * H + BigInt(j) * 1_000_003n - 7n,
+        }),
+      );
+      const stream = joined(batches);
+      // Small row groups (split inside batches) and tiny pages: many pages per chunk.
+      const options = {
+        rowGroupRows: 100,
+        dictionaryColumns: batches[0]!.schema.fields
+          .filter((f) => f.typeId === -1)
+          .map((f) => f.name),
+        keyValueMetadata: new Map([['sediment.table', name]]),
+      };
+      const ours = encodeParquetFile(stream.slice(), options);
+      expect(ours.writer).toBe('sediment');
+      expect(ours.fallback).toBeUndefined();
+      const theirs = encodeParquetFile(stream.slice(), { ...options, writer: 'parquet-wasm' });
+      expect(theirs.writer).toBe('parquet-wasm');
+
+      // arrow-rs restores the exact Arrow schema and values (from ARROW:schema).
+      const a = arrowRsRows(ours.bytes);
+      const b = arrowRsRows(theirs.bytes);
+      expect(a.schema).toBe(b.schema);
+      expect(a.rows).toEqual(b.rows);
+      expect(a.rows.length).toBe(batches.reduce((n, x) => n + x.numRows, 0));
+      // DuckDB: every value against the independent oracle.
+      const want = batches.flatMap(oracleRowsForDuck).map((r) => canonical(r));
+      expect(await duckRows(ours.bytes)).toEqual(want);
+      // hyparquet (exact int64 nanoseconds).
+      expect(await hyparquetRows(ours.bytes)).toEqual(await hyparquetRows(theirs.bytes));
+      // Statistics of top-level columns equal arrow-rs's (it truncates long strings to
+      // 64 bytes where we leave min/max out); nested leaves carry null counts.
+      const sa = await duckStats(ours.bytes);
+      const sb = await duckStats(theirs.bytes);
+      expect(sa.length).toBe(sb.length);
+      for (let i = 0; i < sa.length; i++) {
+        const x = sa[i]!;
+        const y = sb[i]!;
+        expect(x.path_in_schema).toBe(y.path_in_schema);
+        expect(x.row_group_num_rows).toBe(y.row_group_num_rows);
+        expect(x.stats_null_count, String(x.path_in_schema)).toBe(y.stats_null_count);
+        if (String(x.path_in_schema).includes(',')) continue;
+        if (x.stats_min_value === null && String(y.stats_min_value ?? '').length >= 64) continue;
+        expect([x.path_in_schema, x.stats_min_value, x.stats_max_value]).toEqual([
+          y.path_in_schema,
+          y.stats_min_value,
+          y.stats_max_value,
+        ]);
+      }
+      // The sediment writer says so in the footer.
+      expect(Buffer.from(ours.bytes).includes(SEDIMENT_CREATED_BY)).toBe(true);
+    });
+  }
+
+  it('handles null structs, null list items, nested lists, bools, floats and extremes', async () => {
+    const n = 300;
+    const valid = Array.from({ length: n }, (_, i) => i % 7 !== 3);
+    const innerLens = Array.from({ length: n * 2 }, (_, k) => (k % 5 === 0 ? null : k % 4));
+    const innerTotal = innerLens.reduce((a: number, b) => a + (b ?? 0), 0);
+    const itemLens = Array.from({ length: n }, (_, i) => (i % 3 === 2 ? null : (i % 4) + (i % 2)));
+    const itemTotal = itemLens.reduce((a: number, b) => a + (b ?? 0), 0);
+    const batch = recordBatch('odd', [
+      ['timestamp', ts(Array.from({ length: n }, (_, i) => BigInt(i) - 150n))],
+      [
+        'obj',
+        struct(
+          [
+            ['name', utf8(Array.from({ length: n }, (_, i) => (i % 3 ? `n${i}` : null)))],
+            [
+              'tags',
+              map(Array.from({ length: n }, (_, i) => (i % 4 === 0 ? null : [['k', `${i}`]]))),
+            ],
+            ['count', i64(Array.from({ length: n }, (_, i) => (i % 6 ? BigInt(i) * -3n : null)))],
+          ],
+          valid,
+        ),
+      ],
+      [
+        'nested',
+        list(
+          list(
+            i32(Array.from({ length: innerTotal }, (_, k) => (k % 9 === 0 ? null : k - 20))),
+            innerLens,
+          ),
+          Array.from({ length: n }, () => 2),
+        ),
+      ],
+      [
+        'items',
+        list(
+          struct(
+            [
+              [
+                'x',
+                f64(
+                  Array.from(
+                    { length: itemTotal },
+                    (_, k) => [0, -0, Number.NaN, 1.5, null, -Infinity][k % 6]!,
+                  ),
+                ),
+              ],
+              ['u', u32(Array.from({ length: itemTotal }, (_, k) => (k * 2654435761) >>> 0))],
+            ],
+            Array.from({ length: itemTotal }, (_, k) => k % 5 !== 1),
+          ),
+          itemLens,
+        ),
+      ],
+      ['flag', bool(Array.from({ length: n }, (_, i) => (i % 5 === 0 ? null : i % 3 === 0)))],
+      [
+        'level',
+        dict(
+          Array.from({ length: n }, (_, i) => (i % 8 === 0 ? null : `L${i % 3}`)),
+          9,
+        ),
+      ],
+      ['big', u32(Array.from({ length: n }, (_, i) => (i === 0 ? 4294967295 : i)))],
+    ]);
+    const stream = joined([batch.slice(0, 120), batch.slice(120)].map((b) => rebuild(b)));
+    const options = { rowGroupRows: 64, dictionaryColumns: ['level'] };
+    const ours = encodeParquetFile(stream.slice(), options);
+    expect(ours.fallback).toBeUndefined();
+    const theirs = encodeParquetFile(stream.slice(), { ...options, writer: 'parquet-wasm' });
+    const a = arrowRsRows(ours.bytes);
+    const b = arrowRsRows(theirs.bytes);
+    expect(a.schema).toBe(b.schema);
+    expect(a.rows).toEqual(b.rows);
+    expect(await duckRows(ours.bytes)).toEqual(await duckRows(theirs.bytes));
+    expect(await hyparquetRows(ours.bytes)).toEqual(await hyparquetRows(theirs.bytes));
+  });
+
+  it('writes a dictionary column too large for one dictionary page as plain values', async () => {
+    const n = 70_000;
+    const batch = recordBatch('big_dict', [
+      ['timestamp', ts(Array.from({ length: n }, (_, i) => BigInt(i)))],
+      [
+        'v',
+        dict(
+          Array.from({ length: n }, (_, i) => `value-${i}`),
+          0,
+        ),
+      ],
+    ]);
+    const ours = encodeParquetFile(joined([batch]), {
+      rowGroupRows: 1 << 20,
+      dictionaryColumns: ['v'],
+    });
+    expect(ours.writer).toBe('sediment');
+    const rows = arrowRsRows(ours.bytes).rows;
+    expect(rows.length).toBe(n);
+    expect(JSON.parse(rows[n - 1]!).v).toBe(`value-${n - 1}`);
+    const stats = await duckStats(ours.bytes);
+    expect(stats[1]).toMatchObject({ stats_min_value: 'value-0', stats_max_value: 'value-9999' });
+  });
+
+  it('hands types it does not write to parquet-wasm, and says why', () => {
+    const n = 10;
+    const large = makeData({
+      type: new LargeUtf8(),
+      length: n,
+      nullCount: 0,
+      valueOffsets: new BigInt64Array(n + 1),
+      data: new Uint8Array(0),
+    });
+    const seconds = makeData({
+      type: new Timestamp(TimeUnit.SECOND, 'UTC'),
+      length: n,
+      nullCount: 0,
+      data: new BigInt64Array(n),
+    });
+    for (const [name, data] of [
+      ['large', large],
+      ['seconds', seconds],
+    ] as const) {
+      const batch = recordBatch('odd', [
+        ['timestamp', ts(Array.from({ length: n }, (_, i) => BigInt(i)))],
+        [name, data as never],
+      ]);
+      const r = encodeParquetFile(toIpc(batch), { rowGroupRows: 100, dictionaryColumns: [] });
+      expect(r.writer).toBe('parquet-wasm');
+      expect(r.fallback).toMatch(/LargeUtf8|Timestamp\(s\)/);
+      expect(arrowRsRows(r.bytes).rows.length).toBe(n);
+    }
+    void Field;
+  });
+});
+
+describe('RLE / bit-packing hybrid', () => {
+  it('round-trips random runs and literals at every width up to 16', () => {
+    let seed = 7;
+    const rand = () => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed / 0x80000000;
+    };
+    for (let width = 1; width <= 16; width++) {
+      for (let trial = 0; trial < 20; trial++) {
+        const n = 1 + Math.floor(rand() * 300);
+        const values = new Int32Array(n);
+        for (let i = 0; i < n; ) {
+          const v = Math.floor(rand() * 2 ** width);
+          const run = rand() < 0.3 ? 1 + Math.floor(rand() * 40) : 1;
+          for (let k = 0; k < run && i < n; k++) values[i++] = v;
+        }
+        const out = new ByteSink(16);
+        encodeRleHybrid(out, values, n, width);
+        expect(Array.from(decodeRleHybrid(out.view(), n, width))).toEqual(Array.from(values));
+      }
+    }
+  });
+});
+
+/** Reference decoder (straight from the Parquet spec's grammar). */
+function decodeRleHybrid(bytes: Uint8Array, n: number, width: number): number[] {
+  const out: number[] = [];
+  let p = 0;
+  const varint = () => {
+    let v = 0;
+    let shift = 0;
+    for (;;) {
+      const b = bytes[p++]!;
+      v += (b & 0x7f) * 2 ** shift;
+      if (b < 0x80) return v;
+      shift += 7;
+    }
+  };
+  while (out.length < n) {
+    const header = varint();
+    if (header & 1) {
+      const count = (header >>> 1) * 8;
+      let bit = 0;
+      for (let k = 0; k < count; k++) {
+        let v = 0;
+        for (let b = 0; b < width; b++, bit++)
+          v |= ((bytes[p + (bit >> 3)]! >> (bit & 7)) & 1) << b;
+        if (out.length < n) out.push(v);
+      }
+      p += (header >>> 1) * width;
+    } else {
+      const count = header >>> 1;
+      let v = 0;
+      for (let k = 0; k < (width + 7) >> 3; k++) v |= bytes[p++]! << (8 * k);
+      for (let k = 0; k < count; k++) out.push(v);
+    }
+  }
+  return out;
+}
+
+/** A batch slice as its own batch with offset 0 (what an IPC round trip gives). */
+function rebuild(batch: RecordBatch): RecordBatch {
+  return tableFromIPC(toIpc(new Table([batch]).batches[0]!)).batches[0]!;
+}

@@ -1,0 +1,1423 @@
+/**
+ * Arrow → Parquet writer in TypeScript, for the column types of Sediment's tables
+ * (SPEC §4): Utf8, Dictionary<int, Utf8>, Int8/16/32/64, UInt8/16/32/64, Float32/64,
+ * Bool, Timestamp (ms/µs/ns, with or without zone), Struct, List, Map — nested in any
+ * combination, nullable anywhere. Anything else is refused with
+ * `UnsupportedParquetTypeError` (the caller falls back to parquet-wasm).
+ *
+ * What it writes (readers: DuckDB, Spark/parquet-mr, Trino/Athena, arrow-rs, pyarrow,
+ * hyparquet):
+ * - the Parquet schema arrow-rs derives from the Arrow schema (same names, repetition,
+ *   logical and converted types: TIMESTAMP(NANOS, isAdjustedToUTC), UINT_32, STRING,
+ *   MAP with an `entries` group, 3-level LIST), plus the Arrow schema itself as
+ *   `ARROW:schema` key-value metadata (arrow-rs and pyarrow restore dictionary, unsigned
+ *   and zone types from it);
+ * - data page v1, levels in the RLE/bit-packed hybrid, values PLAIN, except columns that
+ *   arrive dictionary-encoded: one dictionary page per column chunk (the entries'
+ *   dictionaries unified) and RLE_DICTIONARY indices; a chunk whose dictionary would
+ *   exceed 64k values or 1 MiB is written PLAIN;
+ * - zstd (level 1 by default) per page, pages of about `dataPageBytes`, split only at
+ *   row boundaries;
+ * - column-chunk statistics (null count for every leaf; exact min/max for leaves
+ *   outside lists and maps, with unsigned order for unsigned integers, NaN ignored for
+ *   floats, strings only when both bounds are ≤ 64 bytes), `TypeDefinedOrder` column
+ *   orders so readers trust them.
+ *
+ * Hot loops work on the Arrow buffers directly (typed arrays, no per-value objects):
+ * that is what makes it several times faster than parquet-wasm on wide, map-heavy rows.
+ */
+import {
+  type Data,
+  type DataType,
+  type Field,
+  RecordBatchReader,
+  type Schema,
+  TimeUnit,
+  Type,
+} from 'apache-arrow';
+import zstd from 'zstd-napi/binding.js';
+import { ByteSink } from './byte-sink.js';
+import { bitWidthOf, encodeRleHybrid } from './rle-hybrid.js';
+import { ThriftWriter, TType } from './thrift-compact.js';
+
+/**
+ * A column type (or data shape) this writer does not handle. Internal: the encoder
+ * catches it and writes the file with parquet-wasm instead.
+ */
+export class UnsupportedParquetTypeError extends Error {
+  override readonly name = 'UnsupportedParquetTypeError';
+  readonly code = 'LAKE_PARQUET_UNSUPPORTED' as const;
+}
+
+export interface ParquetWriterOptions {
+  /** Maximum rows per row group. */
+  readonly rowGroupRows: number;
+  /** Footer key-value metadata (after `ARROW:schema`). */
+  readonly keyValueMetadata?: ReadonlyMap<string, string>;
+  /** `created_by` in the footer. */
+  readonly createdBy: string;
+  /** zstd level; 0 = no compression. Default 1. */
+  readonly zstdLevel?: number;
+  /** Target uncompressed data page size. Default 1 MiB. */
+  readonly dataPageBytes?: number;
+  /** Column-chunk min/max statistics; default true (null counts are always written). */
+  readonly statistics?: boolean;
+}
+
+// parquet.thrift enums
+const PT = { BOOLEAN: 0, INT32: 1, INT64: 2, FLOAT: 4, DOUBLE: 5, BYTE_ARRAY: 6 } as const;
+const CT = {
+  UTF8: 0,
+  MAP: 1,
+  LIST: 3,
+  TIMESTAMP_MILLIS: 9,
+  TIMESTAMP_MICROS: 10,
+  UINT_8: 11,
+  UINT_16: 12,
+  UINT_32: 13,
+  UINT_64: 14,
+  INT_8: 15,
+  INT_16: 16,
+} as const;
+const REQUIRED = 0;
+const OPTIONAL = 1;
+const REPEATED = 2;
+const ENC_PLAIN = 0;
+const ENC_RLE = 3;
+const ENC_RLE_DICTIONARY = 8;
+const PAGE_DATA = 0;
+const PAGE_DICTIONARY = 2;
+const CODEC_UNCOMPRESSED = 0;
+const CODEC_ZSTD = 6;
+
+const MAX_DICT_VALUES = 65_535;
+const MAX_DICT_BYTES = 1 << 20;
+const MAX_STAT_BYTES = 64;
+/** Rows of one batch processed at a time (bounds a page's overshoot). */
+const SLICE_ROWS = 4096;
+
+type LeafKind =
+  | 'utf8'
+  | 'dict'
+  | 'bool'
+  | 'i32'
+  | 'u32'
+  | 'i64'
+  | 'u64'
+  | 'f32'
+  | 'f64'
+  | 'i8'
+  | 'i16'
+  | 'u8'
+  | 'u16';
+
+/** How to go one level down from a Data node towards a leaf. */
+interface Step {
+  readonly kind: 'struct' | 'list' | 'leaf';
+  readonly nullable: boolean;
+  /** struct: child index to follow. */
+  readonly child: number;
+  /** list/map: the repetition level of its items. */
+  readonly repLevel: number;
+}
+
+interface Leaf {
+  readonly path: string[];
+  readonly top: number;
+  readonly steps: Step[];
+  readonly kind: LeafKind;
+  readonly physical: number;
+  readonly maxDef: number;
+  readonly maxRep: number;
+  /** Statistics min/max are computed (not under a list/map). */
+  readonly minMax: boolean;
+}
+
+interface SchemaElement {
+  readonly name: string;
+  readonly type?: number;
+  readonly repetition?: number;
+  readonly numChildren?: number;
+  readonly converted?: number;
+  /** Writes the LogicalType union body (fields inside field 10), if any. */
+  readonly logical?: (t: ThriftWriter) => void;
+}
+
+interface Plan {
+  readonly elements: SchemaElement[];
+  readonly leaves: Leaf[];
+}
+
+function leafKindOf(t: DataType): { kind: LeafKind; physical: number; el: Partial<SchemaElement> } {
+  switch (t.typeId) {
+    case Type.Utf8:
+      return {
+        kind: 'utf8',
+        physical: PT.BYTE_ARRAY,
+        el: { converted: CT.UTF8, logical: stringLt },
+      };
+    case Type.Dictionary: {
+      const d = t as unknown as { dictionary: DataType; indices: DataType };
+      if (d.dictionary.typeId !== Type.Utf8)
+        throw new UnsupportedParquetTypeError(`dictionary of ${String(d.dictionary)}`);
+      return {
+        kind: 'dict',
+        physical: PT.BYTE_ARRAY,
+        el: { converted: CT.UTF8, logical: stringLt },
+      };
+    }
+    case Type.Bool:
+      return { kind: 'bool', physical: PT.BOOLEAN, el: {} };
+    case Type.Int: {
+      const { bitWidth, isSigned } = t as unknown as { bitWidth: number; isSigned: boolean };
+      if (bitWidth === 64)
+        return isSigned
+          ? { kind: 'i64', physical: PT.INT64, el: {} }
+          : {
+              kind: 'u64',
+              physical: PT.INT64,
+              el: { converted: CT.UINT_64, logical: intLt(64, false) },
+            };
+      if (bitWidth === 32)
+        return isSigned
+          ? { kind: 'i32', physical: PT.INT32, el: {} }
+          : {
+              kind: 'u32',
+              physical: PT.INT32,
+              el: { converted: CT.UINT_32, logical: intLt(32, false) },
+            };
+      if (bitWidth === 16)
+        return isSigned
+          ? {
+              kind: 'i16',
+              physical: PT.INT32,
+              el: { converted: CT.INT_16, logical: intLt(16, true) },
+            }
+          : {
+              kind: 'u16',
+              physical: PT.INT32,
+              el: { converted: CT.UINT_16, logical: intLt(16, false) },
+            };
+      return isSigned
+        ? { kind: 'i8', physical: PT.INT32, el: { converted: CT.INT_8, logical: intLt(8, true) } }
+        : {
+            kind: 'u8',
+            physical: PT.INT32,
+            el: { converted: CT.UINT_8, logical: intLt(8, false) },
+          };
+    }
+    case Type.Float: {
+      const precision = (t as unknown as { precision: number }).precision;
+      if (precision === 2) return { kind: 'f64', physical: PT.DOUBLE, el: {} };
+      if (precision === 1) return { kind: 'f32', physical: PT.FLOAT, el: {} };
+      throw new UnsupportedParquetTypeError('Float16');
+    }
+    case Type.Timestamp: {
+      const { unit, timezone } = t as unknown as { unit: TimeUnit; timezone: string | null };
+      const utc = timezone !== null && timezone !== undefined && timezone !== '';
+      if (unit === TimeUnit.SECOND) throw new UnsupportedParquetTypeError('Timestamp(s)');
+      const converted =
+        utc && unit === TimeUnit.MILLISECOND
+          ? CT.TIMESTAMP_MILLIS
+          : utc && unit === TimeUnit.MICROSECOND
+            ? CT.TIMESTAMP_MICROS
+            : undefined;
+      const unitField = unit === TimeUnit.MILLISECOND ? 1 : unit === TimeUnit.MICROSECOND ? 2 : 3;
+      return {
+        kind: 'i64',
+        physical: PT.INT64,
+        el: {
+          ...(converted !== undefined ? { converted } : {}),
+          logical: (w) => {
+            w.structBegin(8); // TIMESTAMP
+            w.bool(1, utc);
+            w.structBegin(2); // unit
+            w.structBegin(unitField);
+            w.structEnd();
+            w.structEnd();
+            w.structEnd();
+          },
+        },
+      };
+    }
+    default:
+      throw new UnsupportedParquetTypeError(`Arrow type ${String(t)}`);
+  }
+}
+
+function stringLt(w: ThriftWriter): void {
+  w.structBegin(1);
+  w.structEnd();
+}
+
+function intLt(bits: number, signed: boolean): (w: ThriftWriter) => void {
+  return (w) => {
+    w.structBegin(10);
+    w.byte(1, bits);
+    w.bool(2, signed);
+    w.structEnd();
+  };
+}
+
+/** Parquet schema + leaf plans for an Arrow schema (arrow-rs's mapping). */
+function planOf(schema: Schema): Plan {
+  const elements: SchemaElement[] = [{ name: 'arrow_schema', numChildren: schema.fields.length }];
+  const leaves: Leaf[] = [];
+  const visit = (
+    field: Field,
+    top: number,
+    path: string[],
+    steps: Step[],
+    def: number,
+    rep: number,
+    inRepeated: boolean,
+  ) => {
+    const t = field.type as DataType;
+    const nullable = field.nullable;
+    const repetition = nullable ? OPTIONAL : REQUIRED;
+    const d = def + (nullable ? 1 : 0);
+    const p = [...path, field.name];
+    if (t.typeId === Type.Struct) {
+      const children = t.children ?? [];
+      if (children.length === 0) throw new UnsupportedParquetTypeError('empty struct');
+      elements.push({ name: field.name, repetition, numChildren: children.length });
+      children.forEach((c, i) => {
+        visit(
+          c,
+          top,
+          p,
+          [...steps, { kind: 'struct', nullable, child: i, repLevel: 0 }],
+          d,
+          rep,
+          inRepeated,
+        );
+      });
+      return;
+    }
+    if (t.typeId === Type.List || t.typeId === Type.Map) {
+      const isMap = t.typeId === Type.Map;
+      const item = t.children?.[0];
+      if (!item) throw new UnsupportedParquetTypeError(`${String(t)} without a child`);
+      const step: Step = { kind: 'list', nullable, child: 0, repLevel: rep + 1 };
+      if (isMap) {
+        const entries = item.type as DataType;
+        const kv = entries.children ?? [];
+        if (entries.typeId !== Type.Struct || kv.length !== 2)
+          throw new UnsupportedParquetTypeError(`map entries ${String(entries)}`);
+        elements.push({
+          name: field.name,
+          repetition,
+          numChildren: 1,
+          converted: CT.MAP,
+          logical: (w) => {
+            w.structBegin(2);
+            w.structEnd();
+          },
+        });
+        elements.push({ name: item.name, repetition: REPEATED, numChildren: 2 });
+        // The entries struct is the repeated group itself: never null in Parquet.
+        kv.forEach((c, i) => {
+          visit(
+            c,
+            top,
+            [...p, item.name],
+            [...steps, step, { kind: 'struct', nullable: false, child: i, repLevel: 0 }],
+            d + 1,
+            rep + 1,
+            true,
+          );
+        });
+        return;
+      }
+      elements.push({
+        name: field.name,
+        repetition,
+        numChildren: 1,
+        converted: CT.LIST,
+        logical: (w) => {
+          w.structBegin(3);
+          w.structEnd();
+        },
+      });
+      elements.push({ name: 'list', repetition: REPEATED, numChildren: 1 });
+      visit(item, top, [...p, 'list'], [...steps, step], d + 1, rep + 1, true);
+      return;
+    }
+    const { kind, physical, el } = leafKindOf(t);
+    elements.push({ name: field.name, repetition, type: physical, ...el });
+    leaves.push({
+      path: p,
+      top,
+      steps: [...steps, { kind: 'leaf', nullable, child: 0, repLevel: 0 }],
+      kind,
+      physical,
+      maxDef: d,
+      maxRep: rep,
+      minMax: !inRepeated,
+    });
+  };
+  schema.fields.forEach((f, i) => {
+    visit(f, i, [], [], 0, 0, false);
+  });
+  return { elements, leaves };
+}
+
+// ---------------------------------------------------------------------------------------
+// Level and value collection for one leaf over a range of rows
+
+/** Growable scratch arrays shared by all leaves (the writer is single-threaded). */
+class Scratch {
+  def = new Uint8Array(1 << 16);
+  rep = new Uint8Array(1 << 16);
+  levels = 0;
+  /** Value ranges [start, end) in the leaf Data (non-null values only). */
+  ranges = new Int32Array(1 << 12);
+  nRanges = 0;
+  values = 0;
+
+  reset(): void {
+    this.levels = 0;
+    this.nRanges = 0;
+    this.values = 0;
+  }
+
+  growLevels(n: number): void {
+    const need = this.levels + n;
+    if (need <= this.def.length) return;
+    let size = this.def.length * 2;
+    while (size < need) size *= 2;
+    const d = new Uint8Array(size);
+    d.set(this.def.subarray(0, this.levels));
+    const r = new Uint8Array(size);
+    r.set(this.rep.subarray(0, this.levels));
+    this.def = d;
+    this.rep = r;
+  }
+
+  /** Values [a, b) are present; merged with the previous range when adjacent. */
+  addRange(a: number, b: number): void {
+    const k = this.nRanges;
+    this.values += b - a;
+    if (k > 0 && this.ranges[2 * k - 1] === a) {
+      this.ranges[2 * k - 1] = b;
+      return;
+    }
+    if (2 * k + 2 > this.ranges.length) {
+      const next = new Int32Array(this.ranges.length * 2);
+      next.set(this.ranges);
+      this.ranges = next;
+    }
+    this.ranges[2 * k] = a;
+    this.ranges[2 * k + 1] = b;
+    this.nRanges = k + 1;
+  }
+}
+
+function isValid(data: Data, i: number): boolean {
+  const bitmap = data.nullBitmap as Uint8Array;
+  const p = data.offset + i;
+  return ((bitmap[p >> 3]! >> (p & 7)) & 1) === 1;
+}
+
+/** Walks elements [i0, i1) of `data` at `steps[s]`, appending levels and value ranges. */
+function walk(
+  sc: Scratch,
+  steps: readonly Step[],
+  s: number,
+  data: Data,
+  i0: number,
+  i1: number,
+  def: number,
+  firstRep: number,
+  innerRep: number,
+): void {
+  if (i1 <= i0) return;
+  const step = steps[s]!;
+  const hasNulls = step.nullable && data.nullCount > 0;
+  if (step.kind === 'leaf') {
+    const d = step.nullable ? def + 1 : def;
+    const n = i1 - i0;
+    sc.growLevels(n);
+    const defs = sc.def;
+    const reps = sc.rep;
+    let l = sc.levels;
+    if (!hasNulls) {
+      defs.fill(d, l, l + n);
+      reps[l] = firstRep;
+      if (n > 1) reps.fill(innerRep, l + 1, l + n);
+      sc.levels = l + n;
+      sc.addRange(i0, i1);
+      return;
+    }
+    let runStart = -1;
+    for (let i = i0; i < i1; i++) {
+      reps[l] = i === i0 ? firstRep : innerRep;
+      if (isValid(data, i)) {
+        defs[l] = d;
+        if (runStart < 0) runStart = i;
+      } else {
+        defs[l] = def;
+        if (runStart >= 0) {
+          sc.addRange(runStart, i);
+          runStart = -1;
+        }
+      }
+      l++;
+    }
+    if (runStart >= 0) sc.addRange(runStart, i1);
+    sc.levels = l;
+    return;
+  }
+  if (step.kind === 'struct') {
+    const child = data.children[step.child]!;
+    if (!hasNulls) {
+      walk(sc, steps, s + 1, child, i0, i1, step.nullable ? def + 1 : def, firstRep, innerRep);
+      return;
+    }
+    for (let i = i0; i < i1; i++) {
+      const rep = i === i0 ? firstRep : innerRep;
+      if (isValid(data, i)) walk(sc, steps, s + 1, child, i, i + 1, def + 1, rep, rep);
+      else nullLevel(sc, def, rep);
+    }
+    return;
+  }
+  // list or map
+  const offsets = data.valueOffsets as Int32Array;
+  const child = data.children[0]!;
+  const d = step.nullable ? def + 1 : def;
+  const itemRep = step.repLevel;
+  // Fast path: the items lead to the leaf through structs without nulls (Map<Utf8,Utf8>,
+  // List<primitive>, a List<Struct>'s columns): levels in one loop, no recursion.
+  let leafData: Data | undefined = child;
+  let itemDef = d + 1;
+  for (let k = s + 1; k < steps.length - 1; k++) {
+    const st = steps[k]!;
+    if (st.kind !== 'struct' || (st.nullable && leafData.nullCount > 0)) {
+      leafData = undefined;
+      break;
+    }
+    if (st.nullable) itemDef++;
+    leafData = leafData.children[st.child]!;
+  }
+  if (leafData) {
+    const leafStep = steps[steps.length - 1]!;
+    const leafNulls = leafStep.nullable && leafData.nullCount > 0;
+    const present = leafStep.nullable ? itemDef + 1 : itemDef;
+    const first = offsets[i0]!;
+    const last = offsets[i1]!;
+    sc.growLevels(i1 - i0 + (last - first));
+    const defs = sc.def;
+    const reps = sc.rep;
+    let l = sc.levels;
+    for (let i = i0; i < i1; i++) {
+      const rep = i === i0 ? firstRep : innerRep;
+      if (hasNulls && !isValid(data, i)) {
+        defs[l] = def;
+        reps[l++] = rep;
+        continue;
+      }
+      const a = offsets[i]!;
+      const b = offsets[i + 1]!;
+      if (a === b) {
+        defs[l] = d;
+        reps[l++] = rep;
+        continue;
+      }
+      reps[l] = rep;
+      defs[l] = present;
+      for (let j = a + 1; j < b; j++) {
+        reps[l + j - a] = itemRep;
+        defs[l + j - a] = present;
+      }
+      if (leafNulls) {
+        for (let j = a; j < b; j++) if (!isValid(leafData, j)) defs[l + j - a] = itemDef;
+      }
+      l += b - a;
+    }
+    sc.levels = l;
+    // Values: every item of a valid, non-empty list, minus leaf nulls. Items of null
+    // lists (offsets may cover garbage) are skipped.
+    if (!hasNulls && !leafNulls) {
+      sc.addRange(first, last);
+      return;
+    }
+    for (let i = i0; i < i1; i++) {
+      if (hasNulls && !isValid(data, i)) continue;
+      const a = offsets[i]!;
+      const b = offsets[i + 1]!;
+      if (!leafNulls) {
+        if (b > a) sc.addRange(a, b);
+        continue;
+      }
+      let run = -1;
+      for (let j = a; j < b; j++) {
+        if (isValid(leafData, j)) {
+          if (run < 0) run = j;
+        } else if (run >= 0) {
+          sc.addRange(run, j);
+          run = -1;
+        }
+      }
+      if (run >= 0) sc.addRange(run, b);
+    }
+    return;
+  }
+  for (let i = i0; i < i1; i++) {
+    const rep = i === i0 ? firstRep : innerRep;
+    if (hasNulls && !isValid(data, i)) {
+      nullLevel(sc, def, rep);
+      continue;
+    }
+    const a = offsets[i]!;
+    const b = offsets[i + 1]!;
+    if (a === b) nullLevel(sc, d, rep);
+    else walk(sc, steps, s + 1, child, a, b, d + 1, rep, itemRep);
+  }
+}
+
+function nullLevel(sc: Scratch, def: number, rep: number): void {
+  sc.growLevels(1);
+  sc.def[sc.levels] = def;
+  sc.rep[sc.levels] = rep;
+  sc.levels++;
+}
+
+function leafData(leaf: Leaf, top: Data): Data {
+  let d = top;
+  for (const step of leaf.steps) {
+    if (step.kind === 'leaf') break;
+    d = d.children[step.child]!;
+  }
+  return d;
+}
+
+// ---------------------------------------------------------------------------------------
+// Statistics
+
+class Stats {
+  nulls = 0;
+  has = false;
+  // numeric: kept as numbers (i32/u32/f32/f64) or (hi, lo) words (i64/u64)
+  minN = 0;
+  maxN = 0;
+  minHi = 0;
+  minLo = 0;
+  maxHi = 0;
+  maxLo = 0;
+  // bytes: references into Arrow buffers, copied at the end
+  minB: Uint8Array | undefined;
+  minS = 0;
+  minE = 0;
+  maxB: Uint8Array | undefined;
+  maxS = 0;
+  maxE = 0;
+  /** False when a bound is unusable (long strings, all-NaN floats). */
+  ok = true;
+
+  reset(): void {
+    this.nulls = 0;
+    this.has = false;
+    this.minB = undefined;
+    this.maxB = undefined;
+    this.ok = true;
+  }
+}
+
+function compareBytes(
+  a: Uint8Array,
+  as: number,
+  ae: number,
+  b: Uint8Array,
+  bs: number,
+  be: number,
+) {
+  const n = Math.min(ae - as, be - bs);
+  for (let k = 0; k < n; k++) {
+    const x = a[as + k]!;
+    const y = b[bs + k]!;
+    if (x !== y) return x - y;
+  }
+  return ae - as - (be - bs);
+}
+
+// ---------------------------------------------------------------------------------------
+// The writer
+
+interface ChunkMeta {
+  readonly leaf: Leaf;
+  readonly encodings: number[];
+  numValues: number;
+  uncompressed: number;
+  compressed: number;
+  dataPageOffset: number;
+  dictPageOffset: number;
+  stats: { nulls: number; min?: Uint8Array; max?: Uint8Array };
+}
+
+interface RowGroupMeta {
+  readonly rows: number;
+  readonly offset: number;
+  readonly chunks: ChunkMeta[];
+}
+
+interface Segment {
+  readonly batch: number;
+  readonly start: number;
+  readonly end: number;
+}
+
+/** Reusable state: scratch buffers and the zstd context (one per thread). */
+export class ParquetWriter {
+  readonly #scratch = new Scratch();
+  /** The file being written (reused: it only grows; each file is copied out once). */
+  readonly #out = new ByteSink(1 << 20);
+  readonly #values = new ByteSink(1 << 20);
+  readonly #page = new ByteSink(1 << 20);
+  readonly #levels = new ByteSink(1 << 16);
+  #compressed = new Uint8Array(1 << 20);
+  #cctx: InstanceType<typeof zstd.CCtx> | undefined;
+  readonly #stats = new Stats();
+  // per-page typed scratch for bools / dictionary indices
+  #small = new Int32Array(1 << 16);
+  #bools = new Uint8Array(1 << 16);
+
+  /**
+   * Writes one Parquet file from an Arrow IPC stream (schema, dictionary and record
+   * batch messages). Its schema message is embedded as `ARROW:schema`.
+   * @throws UnsupportedParquetTypeError for types this writer does not handle; Arrow
+   *   JS's errors for streams it cannot read.
+   */
+  writeStream(stream: Uint8Array, options: ParquetWriterOptions): Uint8Array {
+    const schemaMessage = firstMessage(stream);
+    const reader = RecordBatchReader.from(stream);
+    const batches: Data[] = [];
+    let schema: Schema | undefined;
+    for (const batch of reader) {
+      schema ??= batch.schema;
+      if (batch.numRows > 0) batches.push(batch.data as unknown as Data);
+    }
+    schema ??= reader.schema;
+    return this.write(schema, batches, schemaMessage, options);
+  }
+
+  /**
+   * Writes one Parquet file from record batches (`Data<Struct>` of the schema).
+   * `schemaMessage` (an IPC schema message) is embedded as `ARROW:schema`.
+   */
+  write(
+    schema: Schema,
+    batches: readonly Data[],
+    schemaMessage: Uint8Array,
+    options: ParquetWriterOptions,
+  ): Uint8Array {
+    const plan = planOf(schema);
+    const level = options.zstdLevel ?? 1;
+    const pageBytes = options.dataPageBytes ?? 1 << 20;
+    const minMax = options.statistics ?? true;
+    for (const b of batches) checkData(b, schema);
+    const out = this.#out;
+    out.reset();
+    out.bytes(MAGIC);
+    const rowGroups: RowGroupMeta[] = [];
+    let totalRows = 0;
+    for (const segments of rowGroupsOf(batches, options.rowGroupRows)) {
+      let rows = 0;
+      for (const s of segments) rows += s.end - s.start;
+      const chunks: ChunkMeta[] = [];
+      const offset = out.pos;
+      for (const leaf of plan.leaves) {
+        chunks.push(this.#writeChunk(out, leaf, batches, segments, level, pageBytes, minMax));
+      }
+      rowGroups.push({ rows, offset, chunks });
+      totalRows += rows;
+    }
+    const footerStart = out.pos;
+    writeFooter(out, plan, rowGroups, totalRows, schemaMessage, options);
+    out.u32(out.pos - footerStart);
+    out.bytes(MAGIC);
+    return out.buf.slice(0, out.pos);
+  }
+
+  #writeChunk(
+    out: ByteSink,
+    leaf: Leaf,
+    batches: readonly Data[],
+    segments: readonly Segment[],
+    level: number,
+    pageBytes: number,
+    minMax: boolean,
+  ): ChunkMeta {
+    const chunk: ChunkMeta = {
+      leaf,
+      encodings: [ENC_PLAIN, ENC_RLE],
+      numValues: 0,
+      uncompressed: 0,
+      compressed: 0,
+      dataPageOffset: -1,
+      dictPageOffset: -1,
+      stats: { nulls: 0 },
+    };
+    const stats = this.#stats;
+    stats.reset();
+    const wantMinMax = minMax && leaf.minMax;
+    const sc = this.#scratch;
+    const values = this.#values;
+    sc.reset();
+    values.reset();
+    let pageValues = 0; // non-null values in the page (bools / dictionary indices)
+
+    // Dictionary columns: unify the batches' dictionaries for this chunk.
+    let dict: ChunkDictionary | undefined;
+    if (leaf.kind === 'dict') {
+      dict = unifyDictionaries(leaf, batches, segments);
+      if (dict) {
+        chunk.encodings.push(ENC_RLE_DICTIONARY); // (PLAIN: the dictionary page)
+        const body = this.#page;
+        body.reset();
+        for (const v of dict.values) {
+          body.u32(v.length);
+          body.bytes(v);
+        }
+        chunk.dictPageOffset = out.pos;
+        this.#emitPage(out, chunk, body.view(), level, PAGE_DICTIONARY, dict.values.length);
+      }
+    }
+
+    const flush = () => {
+      if (sc.levels === 0) return;
+      const body = this.#page;
+      body.reset();
+      if (leaf.maxRep > 0) levelsInto(body, this.#levels, sc.rep, sc.levels, leaf.maxRep);
+      if (leaf.maxDef > 0) levelsInto(body, this.#levels, sc.def, sc.levels, leaf.maxDef);
+      if (leaf.kind === 'bool') {
+        packBools(body, this.#bools, pageValues);
+      } else if (dict) {
+        const width = Math.max(1, bitWidthOf(dict.values.length - 1));
+        body.u8(width);
+        encodeRleHybrid(body, this.#small, pageValues, width);
+      } else body.bytes(values.view());
+      if (chunk.dataPageOffset < 0) chunk.dataPageOffset = out.pos;
+      chunk.numValues += sc.levels;
+      this.#emitPage(out, chunk, body.view(), level, PAGE_DATA, sc.levels);
+      sc.reset();
+      values.reset();
+      pageValues = 0;
+    };
+
+    for (const seg of segments) {
+      const top = batches[seg.batch]!.children[leaf.top]!;
+      const ld = leafData(leaf, top);
+      const remap = dict?.remaps.get(seg.batch);
+      for (let r0 = seg.start; r0 < seg.end; r0 += SLICE_ROWS) {
+        const r1 = Math.min(seg.end, r0 + SLICE_ROWS);
+        const before = sc.nRanges;
+        const valuesBefore = sc.values;
+        const levelsBefore = sc.levels;
+        walk(sc, leaf.steps, 0, top, r0, r1, 0, 0, 0);
+        stats.nulls += sc.levels - levelsBefore - (sc.values - valuesBefore);
+        // values of this slice: ranges [before, nRanges)
+        if (leaf.kind === 'bool') {
+          pageValues = this.#gatherBools(ld, sc, before, pageValues, wantMinMax);
+        } else if (dict) {
+          pageValues = this.#gatherDict(ld, sc, before, pageValues, remap!, dict, wantMinMax);
+        } else {
+          encodeValues(values, leaf.kind, ld, sc, before, wantMinMax ? stats : undefined);
+        }
+        // ranges are only needed per slice
+        sc.nRanges = 0;
+        if (values.pos + sc.levels >= pageBytes || pageValues * 4 >= pageBytes) flush();
+      }
+    }
+    flush();
+    if (chunk.dataPageOffset < 0) {
+      // No rows at all: an empty page keeps the chunk well-formed.
+      chunk.dataPageOffset = out.pos;
+      this.#emitPage(out, chunk, new Uint8Array(0), level, PAGE_DATA, 0);
+    }
+    chunk.stats.nulls = stats.nulls;
+    if (wantMinMax && stats.has && stats.ok) {
+      const mm = statBytes(leaf.kind, stats, dict);
+      if (mm) {
+        chunk.stats.min = mm[0];
+        chunk.stats.max = mm[1];
+      }
+    }
+    return chunk;
+  }
+
+  #gatherBools(ld: Data, sc: Scratch, from: number, n: number, mm: boolean): number {
+    const bits = ld.values as Uint8Array;
+    const off = ld.offset;
+    if (this.#bools.length < n + sc.values) {
+      const next = new Uint8Array(Math.max(this.#bools.length * 2, n + sc.values));
+      next.set(this.#bools.subarray(0, n));
+      this.#bools = next;
+    }
+    const dst = this.#bools;
+    const stats = this.#stats;
+    for (let k = from; k < sc.nRanges; k++) {
+      const a = sc.ranges[2 * k]!;
+      const b = sc.ranges[2 * k + 1]!;
+      for (let i = a; i < b; i++) {
+        const p = off + i;
+        const v = (bits[p >> 3]! >> (p & 7)) & 1;
+        dst[n++] = v;
+        if (mm) {
+          if (!stats.has) {
+            stats.has = true;
+            stats.minN = v;
+            stats.maxN = v;
+          } else {
+            if (v < stats.minN) stats.minN = v;
+            if (v > stats.maxN) stats.maxN = v;
+          }
+        }
+      }
+    }
+    return n;
+  }
+
+  #gatherDict(
+    ld: Data,
+    sc: Scratch,
+    from: number,
+    n: number,
+    remap: Int32Array,
+    dict: ChunkDictionary,
+    mm: boolean,
+  ): number {
+    const keys = ld.values as ArrayLike<number>;
+    if (this.#small.length < n + sc.values) {
+      const next = new Int32Array(Math.max(this.#small.length * 2, n + sc.values));
+      next.set(this.#small.subarray(0, n));
+      this.#small = next;
+    }
+    const dst = this.#small;
+    const used = dict.used;
+    for (let k = from; k < sc.nRanges; k++) {
+      const a = sc.ranges[2 * k]!;
+      const b = sc.ranges[2 * k + 1]!;
+      for (let i = a; i < b; i++) {
+        const g = remap[keys[i]!]!;
+        dst[n++] = g;
+        if (mm) used[g] = 1;
+      }
+    }
+    if (mm && n > 0) this.#stats.has = true;
+    return n;
+  }
+
+  #emitPage(
+    out: ByteSink,
+    chunk: ChunkMeta,
+    body: Uint8Array,
+    level: number,
+    pageType: number,
+    numValues: number,
+  ): void {
+    let payload = body;
+    if (level !== 0) {
+      const bound = zstd.compressBound(body.length);
+      if (this.#compressed.length < bound) this.#compressed = new Uint8Array(bound * 2);
+      this.#cctx ??= new zstd.CCtx();
+      const n = this.#cctx.compress(this.#compressed, body, level);
+      payload = this.#compressed.subarray(0, n);
+    }
+    const start = out.pos;
+    const t = new ThriftWriter(out);
+    t.i32(1, pageType);
+    t.i32(2, body.length);
+    t.i32(3, payload.length);
+    if (pageType === PAGE_DATA) {
+      t.structBegin(5);
+      t.i32(1, numValues);
+      t.i32(2, chunk.encodings.includes(ENC_RLE_DICTIONARY) ? ENC_RLE_DICTIONARY : ENC_PLAIN);
+      t.i32(3, ENC_RLE);
+      t.i32(4, ENC_RLE);
+      t.structEnd();
+    } else {
+      t.structBegin(7);
+      t.i32(1, numValues);
+      t.i32(2, ENC_PLAIN);
+      t.structEnd();
+    }
+    t.end();
+    const header = out.pos - start;
+    out.bytes(payload);
+    chunk.uncompressed += header + body.length;
+    chunk.compressed += header + payload.length;
+  }
+}
+
+const MAGIC = new Uint8Array([0x50, 0x41, 0x52, 0x31]); // PAR1
+
+/** The first message (the schema) of an IPC stream, with its prefix and padding. */
+function firstMessage(stream: Uint8Array): Uint8Array {
+  const view = new DataView(stream.buffer, stream.byteOffset, stream.byteLength);
+  if (stream.length < 8) throw new UnsupportedParquetTypeError('IPC stream too short');
+  let prefix = 4;
+  let len = view.getInt32(0, true);
+  if (len === -1) {
+    len = view.getInt32(4, true);
+    prefix = 8;
+  }
+  if (len <= 0 || prefix + len > stream.length)
+    throw new UnsupportedParquetTypeError('IPC stream does not start with a message');
+  // A schema message has no body.
+  return stream.subarray(0, prefix + len);
+}
+
+/** Non-nullable columns must not hold nulls; offsets must be plain (IPC data: offset 0). */
+function checkData(batch: Data, schema: Schema): void {
+  const check = (d: Data, f: Field) => {
+    if (d.offset !== 0) throw new UnsupportedParquetTypeError('sliced Arrow data');
+    if (!f.nullable && d.nullCount > 0)
+      throw new UnsupportedParquetTypeError(`nulls in non-nullable column "${f.name}"`);
+    const t = f.type as DataType;
+    const children = t.children ?? [];
+    for (let i = 0; i < children.length; i++) {
+      const c = d.children[i];
+      if (!c) throw new UnsupportedParquetTypeError(`missing child of "${f.name}"`);
+      check(c, children[i]!);
+    }
+    if (t.typeId === Type.Dictionary) {
+      const dictData = d.dictionary?.data;
+      if (dictData?.length !== 1)
+        throw new UnsupportedParquetTypeError(`dictionary of "${f.name}" is not one chunk`);
+      if (dictData[0]!.nullCount > 0 || dictData[0]!.offset !== 0)
+        throw new UnsupportedParquetTypeError(`dictionary of "${f.name}" holds nulls`);
+    }
+  };
+  schema.fields.forEach((f, i) => {
+    const c = batch.children[i];
+    if (!c) throw new UnsupportedParquetTypeError('record batch has fewer columns than its schema');
+    check(c, f);
+  });
+}
+
+function* rowGroupsOf(batches: readonly Data[], maxRows: number): Generator<Segment[]> {
+  let current: Segment[] = [];
+  let rows = 0;
+  for (let b = 0; b < batches.length; b++) {
+    const n = batches[b]!.length;
+    let start = 0;
+    while (start < n) {
+      const take = Math.min(n - start, maxRows - rows);
+      current.push({ batch: b, start, end: start + take });
+      rows += take;
+      start += take;
+      if (rows === maxRows) {
+        yield current;
+        current = [];
+        rows = 0;
+      }
+    }
+  }
+  if (rows > 0) yield current;
+}
+
+function levelsInto(body: ByteSink, tmp: ByteSink, levels: Uint8Array, n: number, max: number) {
+  tmp.reset();
+  encodeRleHybrid(tmp, levels, n, bitWidthOf(max));
+  body.u32(tmp.pos);
+  body.bytes(tmp.view());
+}
+
+function packBools(body: ByteSink, bools: Uint8Array, n: number): void {
+  const bytes = (n + 7) >> 3;
+  body.ensure(bytes);
+  const b = body.buf;
+  let p = body.pos;
+  for (let i = 0; i < n; i += 8) {
+    let byte = 0;
+    const end = Math.min(8, n - i);
+    for (let k = 0; k < end; k++) byte |= bools[i + k]! << k;
+    b[p++] = byte;
+  }
+  body.pos = p;
+}
+
+interface ChunkDictionary {
+  readonly values: Uint8Array[];
+  /** batch index → local dictionary index → global index */
+  readonly remaps: Map<number, Int32Array>;
+  /** global index → 1 when used (for min/max) */
+  readonly used: Uint8Array;
+}
+
+/** One dictionary for the chunk, or undefined when it would be too large. */
+function unifyDictionaries(
+  leaf: Leaf,
+  batches: readonly Data[],
+  segments: readonly Segment[],
+): ChunkDictionary | undefined {
+  const ids = new Map<string, number>();
+  const values: Uint8Array[] = [];
+  const remaps = new Map<number, Int32Array>();
+  const byVector = new Map<unknown, Int32Array>();
+  let bytes = 0;
+  for (const seg of segments) {
+    if (remaps.has(seg.batch)) continue;
+    const ld = leafData(leaf, batches[seg.batch]!.children[leaf.top]!);
+    const vector = ld.dictionary!;
+    let remap = byVector.get(vector);
+    if (!remap) {
+      const d = vector.data[0]! as Data;
+      const offsets = d.valueOffsets as Int32Array;
+      const data = d.values as Uint8Array;
+      remap = new Int32Array(d.length);
+      const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+      for (let i = 0; i < d.length; i++) {
+        const s = offsets[i]!;
+        const e = offsets[i + 1]!;
+        const key = buf.toString('latin1', s, e);
+        let g = ids.get(key);
+        if (g === undefined) {
+          g = values.length;
+          ids.set(key, g);
+          values.push(data.slice(s, e));
+          bytes += e - s + 4;
+          if (values.length > MAX_DICT_VALUES || bytes > MAX_DICT_BYTES) return undefined;
+        }
+        remap[i] = g;
+      }
+      byVector.set(vector, remap);
+    }
+    remaps.set(seg.batch, remap);
+  }
+  return { values, remaps, used: new Uint8Array(values.length) };
+}
+
+/** PLAIN values of the ranges [from, nRanges) of `sc` into `out`; updates `stats`. */
+function encodeValues(
+  out: ByteSink,
+  kind: LeafKind,
+  ld: Data,
+  sc: Scratch,
+  from: number,
+  stats: Stats | undefined,
+): void {
+  const ranges = sc.ranges;
+  if (kind === 'utf8' || kind === 'dict') {
+    // 'dict' here = dictionary too large: write the referenced values PLAIN.
+    let offsets: Int32Array;
+    let data: Uint8Array;
+    let keys: ArrayLike<number> | undefined;
+    if (kind === 'dict') {
+      const dd = ld.dictionary!.data[0]! as Data;
+      offsets = dd.valueOffsets as Int32Array;
+      data = dd.values as Uint8Array;
+      keys = ld.values as ArrayLike<number>;
+    } else {
+      offsets = ld.valueOffsets as Int32Array;
+      data = ld.values as Uint8Array;
+    }
+    for (let k = from; k < sc.nRanges; k++) {
+      const a = ranges[2 * k]!;
+      const b = ranges[2 * k + 1]!;
+      if (keys) {
+        for (let i = a; i < b; i++) {
+          const key = keys[i]!;
+          writeString(out, data, offsets[key]!, offsets[key + 1]!, stats);
+        }
+      } else {
+        out.ensure(offsets[b]! - offsets[a]! + 4 * (b - a));
+        const buf = out.buf;
+        let p = out.pos;
+        for (let i = a; i < b; i++) {
+          const s = offsets[i]!;
+          const e = offsets[i + 1]!;
+          const len = e - s;
+          buf[p] = len;
+          buf[p + 1] = len >>> 8;
+          buf[p + 2] = len >>> 16;
+          buf[p + 3] = len >>> 24;
+          p += 4;
+          if (len <= 48) for (let t = s; t < e; t++) buf[p++] = data[t]!;
+          else {
+            buf.set(data.subarray(s, e), p);
+            p += len;
+          }
+          if (stats) stringStat(stats, data, s, e);
+        }
+        out.pos = p;
+      }
+    }
+    return;
+  }
+  const values = ld.values as ArrayBufferView & ArrayLike<number>;
+  const width = kind === 'i64' || kind === 'u64' || kind === 'f64' ? 8 : 4;
+  const bytes = new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
+  if (kind === 'i8' || kind === 'u8' || kind === 'i16' || kind === 'u16') {
+    // widen to INT32
+    for (let k = from; k < sc.nRanges; k++) {
+      const a = ranges[2 * k]!;
+      const b = ranges[2 * k + 1]!;
+      out.ensure(4 * (b - a));
+      for (let i = a; i < b; i++) {
+        const v = values[i]!;
+        out.u32(v);
+        if (stats) numStat(stats, v);
+      }
+    }
+    return;
+  }
+  for (let k = from; k < sc.nRanges; k++) {
+    const a = ranges[2 * k]!;
+    const b = ranges[2 * k + 1]!;
+    out.ensure((b - a) * width);
+    out.buf.set(bytes.subarray(a * width, b * width), out.pos);
+    out.pos += (b - a) * width;
+    if (stats) {
+      if (width === 8 && kind !== 'f64') {
+        const words = new Int32Array(values.buffer, values.byteOffset, values.length * 2);
+        wordStats(stats, words, a, b, kind === 'u64');
+      } else if (kind === 'u32') {
+        const v = values as unknown as Uint32Array;
+        for (let i = a; i < b; i++) numStat(stats, v[i]!);
+      } else if (kind === 'f32' || kind === 'f64') {
+        for (let i = a; i < b; i++) floatStat(stats, values[i]!);
+      } else {
+        for (let i = a; i < b; i++) numStat(stats, values[i]!);
+      }
+    }
+  }
+}
+
+function writeString(
+  out: ByteSink,
+  data: Uint8Array,
+  s: number,
+  e: number,
+  stats: Stats | undefined,
+) {
+  const len = e - s;
+  out.ensure(len + 4);
+  out.u32(len);
+  out.buf.set(data.subarray(s, e), out.pos);
+  out.pos += len;
+  if (stats) stringStat(stats, data, s, e);
+}
+
+function stringStat(st: Stats, data: Uint8Array, s: number, e: number): void {
+  if (!st.has) {
+    st.has = true;
+    st.minB = st.maxB = data;
+    st.minS = st.maxS = s;
+    st.minE = st.maxE = e;
+    return;
+  }
+  if (compareBytes(data, s, e, st.minB!, st.minS, st.minE) < 0) {
+    st.minB = data;
+    st.minS = s;
+    st.minE = e;
+  } else if (compareBytes(data, s, e, st.maxB!, st.maxS, st.maxE) > 0) {
+    st.maxB = data;
+    st.maxS = s;
+    st.maxE = e;
+  }
+}
+
+function numStat(st: Stats, v: number): void {
+  if (!st.has) {
+    st.has = true;
+    st.minN = st.maxN = v;
+  } else if (v < st.minN) st.minN = v;
+  else if (v > st.maxN) st.maxN = v;
+}
+
+function floatStat(st: Stats, v: number): void {
+  if (Number.isNaN(v)) return; // NaN never bounds
+  if (!st.has) {
+    st.has = true;
+    st.minN = st.maxN = v;
+    return;
+  }
+  if (v < st.minN || (v === 0 && st.minN === 0 && Object.is(v, -0))) st.minN = v;
+  if (v > st.maxN || (v === 0 && st.maxN === 0 && Object.is(st.maxN, -0))) st.maxN = v;
+}
+
+/** Min/max of int64 values held as (lo, hi) int32 words. */
+function wordStats(st: Stats, words: Int32Array, a: number, b: number, unsigned: boolean): void {
+  let i = a;
+  if (!st.has && i < b) {
+    st.has = true;
+    st.minLo = st.maxLo = words[2 * i]! >>> 0;
+    st.minHi = st.maxHi = words[2 * i + 1]!;
+    i++;
+  }
+  let minHi = st.minHi;
+  let minLo = st.minLo;
+  let maxHi = st.maxHi;
+  let maxLo = st.maxLo;
+  for (; i < b; i++) {
+    const lo = words[2 * i]! >>> 0;
+    const hiS = words[2 * i + 1]!;
+    const hi = unsigned ? hiS >>> 0 : hiS;
+    const mh = unsigned ? minHi >>> 0 : minHi;
+    const xh = unsigned ? maxHi >>> 0 : maxHi;
+    if (hi < mh || (hi === mh && lo < minLo)) {
+      minHi = hiS;
+      minLo = lo;
+    }
+    if (hi > xh || (hi === xh && lo > maxLo)) {
+      maxHi = hiS;
+      maxLo = lo;
+    }
+  }
+  st.minHi = minHi;
+  st.minLo = minLo;
+  st.maxHi = maxHi;
+  st.maxLo = maxLo;
+}
+
+function statBytes(
+  kind: LeafKind,
+  st: Stats,
+  dict: ChunkDictionary | undefined,
+): [Uint8Array, Uint8Array] | undefined {
+  const le32 = (v: number) => {
+    const b = new Uint8Array(4);
+    new DataView(b.buffer).setInt32(0, v | 0, true);
+    return b;
+  };
+  const words = (hi: number, lo: number) => {
+    const b = new Uint8Array(8);
+    const v = new DataView(b.buffer);
+    v.setUint32(0, lo >>> 0, true);
+    v.setInt32(4, hi | 0, true);
+    return b;
+  };
+  switch (kind) {
+    case 'dict': {
+      if (!dict) {
+        return st.minB ? boundedStrings(st) : undefined;
+      }
+      let min: Uint8Array | undefined;
+      let max: Uint8Array | undefined;
+      for (let g = 0; g < dict.values.length; g++) {
+        if (!dict.used[g]) continue;
+        const v = dict.values[g]!;
+        if (!min || compareBytes(v, 0, v.length, min, 0, min.length) < 0) min = v;
+        if (!max || compareBytes(v, 0, v.length, max, 0, max.length) > 0) max = v;
+      }
+      if (!min || !max || min.length > MAX_STAT_BYTES || max.length > MAX_STAT_BYTES)
+        return undefined;
+      return [min, max];
+    }
+    case 'utf8':
+      return boundedStrings(st);
+    case 'i64':
+    case 'u64':
+      return [words(st.minHi, st.minLo), words(st.maxHi, st.maxLo)];
+    case 'f64': {
+      const a = new Uint8Array(8);
+      const b = new Uint8Array(8);
+      new DataView(a.buffer).setFloat64(0, st.minN === 0 ? -0 : st.minN, true);
+      new DataView(b.buffer).setFloat64(0, st.maxN === 0 ? 0 : st.maxN, true);
+      return [a, b];
+    }
+    case 'f32': {
+      const a = new Uint8Array(4);
+      const b = new Uint8Array(4);
+      new DataView(a.buffer).setFloat32(0, st.minN === 0 ? -0 : st.minN, true);
+      new DataView(b.buffer).setFloat32(0, st.maxN === 0 ? 0 : st.maxN, true);
+      return [a, b];
+    }
+    case 'bool':
+      return [new Uint8Array([st.minN]), new Uint8Array([st.maxN])];
+    default:
+      return [le32(st.minN), le32(st.maxN)];
+  }
+}
+
+function boundedStrings(st: Stats): [Uint8Array, Uint8Array] | undefined {
+  if (!st.minB || !st.maxB) return undefined;
+  if (st.minE - st.minS > MAX_STAT_BYTES || st.maxE - st.maxS > MAX_STAT_BYTES) return undefined;
+  return [st.minB.slice(st.minS, st.minE), st.maxB.slice(st.maxS, st.maxE)];
+}
+
+function writeFooter(
+  out: ByteSink,
+  plan: Plan,
+  rowGroups: readonly RowGroupMeta[],
+  rows: number,
+  schemaMessage: Uint8Array,
+  options: ParquetWriterOptions,
+): void {
+  const t = new ThriftWriter(out);
+  t.i32(1, 1); // version
+  t.listBegin(2, TType.Struct, plan.elements.length);
+  for (const el of plan.elements) {
+    t.listStructBegin();
+    if (el.type !== undefined) t.i32(1, el.type);
+    if (el.repetition !== undefined) t.i32(3, el.repetition);
+    t.string(4, el.name);
+    if (el.numChildren !== undefined) t.i32(5, el.numChildren);
+    if (el.converted !== undefined) t.i32(6, el.converted);
+    if (el.logical) {
+      t.structBegin(10);
+      el.logical(t);
+      t.structEnd();
+    }
+    t.structEnd();
+  }
+  t.i64(3, rows);
+  t.listBegin(4, TType.Struct, rowGroups.length);
+  rowGroups.forEach((rg, ordinal) => {
+    t.listStructBegin();
+    t.listBegin(1, TType.Struct, rg.chunks.length);
+    let uncompressed = 0;
+    let compressed = 0;
+    for (const c of rg.chunks) {
+      uncompressed += c.uncompressed;
+      compressed += c.compressed;
+      const start = c.dictPageOffset >= 0 ? c.dictPageOffset : c.dataPageOffset;
+      t.listStructBegin();
+      t.i64(2, start); // file_offset
+      t.structBegin(3); // ColumnMetaData
+      t.i32(1, c.leaf.physical);
+      t.listBegin(2, TType.I32, c.encodings.length);
+      for (const e of c.encodings) out.varint(((e << 1) ^ (e >> 31)) >>> 0);
+      t.listBegin(3, TType.Binary, c.leaf.path.length);
+      for (const p of c.leaf.path) t.listString(p);
+      t.i32(4, options.zstdLevel === 0 ? CODEC_UNCOMPRESSED : CODEC_ZSTD);
+      t.i64(5, c.numValues);
+      t.i64(6, c.uncompressed);
+      t.i64(7, c.compressed);
+      t.i64(9, c.dataPageOffset);
+      if (c.dictPageOffset >= 0) t.i64(11, c.dictPageOffset);
+      t.structBegin(12); // Statistics
+      t.i64(3, c.stats.nulls);
+      if (c.stats.max) t.binary(5, c.stats.max);
+      if (c.stats.min) t.binary(6, c.stats.min);
+      t.structEnd();
+      t.structEnd(); // ColumnMetaData
+      t.structEnd(); // ColumnChunk
+    }
+    t.i64(2, uncompressed);
+    t.i64(3, rg.rows);
+    t.i64(5, rg.offset);
+    t.i64(6, compressed);
+    t.i16(7, ordinal);
+    t.structEnd();
+  });
+  const kv: [string, string][] = [['ARROW:schema', Buffer.from(schemaMessage).toString('base64')]];
+  for (const [k, v] of options.keyValueMetadata ?? []) kv.push([k, v]);
+  t.listBegin(5, TType.Struct, kv.length);
+  for (const [k, v] of kv) {
+    t.listStructBegin();
+    t.string(1, k);
+    t.string(2, v);
+    t.structEnd();
+  }
+  t.string(6, options.createdBy);
+  t.listBegin(7, TType.Struct, plan.leaves.length);
+  for (let i = 0; i < plan.leaves.length; i++) {
+    t.listStructBegin();
+    t.structBegin(1); // TYPE_ORDER
+    t.structEnd();
+    t.structEnd();
+  }
+  t.end();
+}
