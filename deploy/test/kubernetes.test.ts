@@ -5,8 +5,10 @@
  * Secrets it needs (documented in deploy/README.md), security settings and resources.
  */
 import { describe, expect, it } from 'vitest';
+import { all } from './support/dockerfile.js';
 import {
   containerEnv,
+  DOCKERFILES,
   imageEntry,
   K8S_DIR,
   type K8sObject,
@@ -48,8 +50,11 @@ interface ContainerInfo {
   readonly workload: K8sObject;
   readonly file: string;
   readonly container: Container;
-  /** The sediment command (args[0], else the image's CMD). */
-  readonly command: string;
+  readonly dockerfile: string;
+  /** What the container runs: command/args, else the image's ENTRYPOINT/CMD. */
+  readonly argv: readonly string[];
+  /** The sediment command it runs, undefined when it runs a script instead. */
+  readonly command: string | undefined;
   readonly role: Role | undefined;
   readonly env: ReturnType<typeof containerEnv>;
 }
@@ -64,11 +69,15 @@ function containers(): ContainerInfo[] {
         ...(container.command ?? image.entrypoint),
         ...(container.args ?? (container.command ? [] : image.cmd)),
       ];
-      const command = argv[2]!;
+      // `node <entry> <command>`, or `node <script>` for a script the image holds.
+      const sediment = argv[0] === 'node' && argv[1] === image.entrypoint[1];
+      const command = sediment ? argv[2] : undefined;
       return {
         workload: object,
         file,
         container,
+        dockerfile,
+        argv,
         command,
         role: roleOf(command),
         env: containerEnv(container, objects, object.metadata.namespace ?? NAMESPACE),
@@ -127,9 +136,34 @@ describe('kustomization', () => {
 });
 
 describe('workloads', () => {
-  it('run commands sediment knows', () => {
+  it('run commands sediment knows, or a script the image holds', () => {
     expect(ALL.length).toBeGreaterThan(0);
-    for (const c of ALL) expect(CLI_COMMANDS, `${c.file}: ${c.command}`).toContain(c.command);
+    for (const c of ALL) {
+      if (c.command !== undefined) {
+        expect(CLI_COMMANDS, `${c.file}: ${c.command}`).toContain(c.command);
+        continue;
+      }
+      expect(c.argv[0], c.file).toBe('node');
+      const copied = all(DOCKERFILES[c.dockerfile]!.final, 'COPY').some((i) =>
+        i.args.endsWith(` ${c.argv[1]}`),
+      );
+      expect(copied, `${c.file}: ${c.argv[1]} is not copied into ${c.dockerfile}`).toBe(true);
+    }
+    expect(ALL.filter((c) => c.role).length).toBeGreaterThanOrEqual(3);
+  });
+
+  it('send the sample load to the acceptors’ Service on their OTLP/HTTP port', () => {
+    const load = ALL.find((c) => c.argv[1]?.endsWith('/send-otlp.mjs'));
+    expect(load, 'examples/load-job.yaml').toBeDefined();
+    const url = new URL(load!.env.values.OTEL_EXPORTER_OTLP_ENDPOINT!);
+    const svc = find('Service', url.hostname)!;
+    expect(svc, `Service ${url.hostname}`).toBeDefined();
+    const acceptor = deployment('sediment-acceptor');
+    expect(selects(svc.spec.selector, acceptor.workload.spec.template.metadata.labels)).toBe(true);
+    const port = svc.spec.ports.find((p: { port: number }) => p.port === Number(url.port));
+    expect(resolvePort(acceptor.container, port.targetPort)).toBe(
+      rolePorts('acceptor', acceptor.env.values).http,
+    );
   });
 
   it('set only environment variables the code reads, with values it accepts', () => {

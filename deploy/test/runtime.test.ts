@@ -175,7 +175,9 @@ describe('the compose stack, as processes', async () => {
       );
 
     const prefix = s3?.prefix ?? '';
-    const credentials = s3?.credentials as { accessKeyId: string; secretAccessKey: string } | undefined;
+    const credentials = s3?.credentials as
+      | { accessKeyId: string; secretAccessKey: string }
+      | undefined;
     const cache = path.join(tmpdir(), `sediment-compose-query-${process.pid}`);
 
     /** The process environment of a compose service: image ENV + compose env, rewritten. */
