@@ -154,7 +154,7 @@ describe('the image entry command, outside Docker', () => {
   });
 });
 
-describe('the compose stack, as processes', async () => {
+describe('the compose stack, as processes', () => {
   const s3 = s3TestOptions();
   const compose = loadCompose();
   const services = compose.services;
