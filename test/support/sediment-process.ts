@@ -47,11 +47,18 @@ export async function freePorts(n: number): Promise<number[]> {
   return ports;
 }
 
+/** When `startSediment` resolves: acceptor /readyz answers 200 over plain HTTP (default),
+ *  the start banner was printed (works with TLS), or at once (the caller waits). */
+export type ReadyWhen = 'http' | 'banner' | 'spawned';
+
 /**
- * Starts `sediment start` and resolves once its acceptor answers /readyz with 200.
+ * Starts `sediment start` and resolves once it is ready (see `ReadyWhen`).
  * `env` adds to (and overrides) the defaults: quiet logs, a temporary store, free ports.
  */
-export async function startSediment(env: Record<string, string> = {}): Promise<SedimentProcess> {
+export async function startSediment(
+  env: Record<string, string> = {},
+  readyWhen: ReadyWhen = 'http',
+): Promise<SedimentProcess> {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'sediment-otel-e2e-'));
   const [grpc, http, flight, writerAdmin] = (await freePorts(4)) as [
     number,
@@ -98,16 +105,20 @@ export async function startSediment(env: Record<string, string> = {}): Promise<S
 
   const deadline = Date.now() + 120_000;
   for (;;) {
+    if (readyWhen === 'spawned') break;
+    if (readyWhen === 'banner' && out.includes('Sediment is running.')) break;
     if (exitCode !== undefined) {
       throw new Error(`sediment start exited with ${exitCode} before it was ready:\n${out}`);
     }
-    try {
-      const res = await fetch(`http://127.0.0.1:${http}/readyz`, {
-        signal: AbortSignal.timeout(2_000),
-      });
-      if (res.status === 200) break;
-    } catch {
-      // not listening yet
+    if (readyWhen === 'http') {
+      try {
+        const res = await fetch(`http://127.0.0.1:${http}/readyz`, {
+          signal: AbortSignal.timeout(2_000),
+        });
+        if (res.status === 200) break;
+      } catch {
+        // not listening yet
+      }
     }
     if (Date.now() > deadline) {
       process.kill(-child.pid!, 'SIGKILL');

@@ -1,4 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import http from 'node:http';
+import https from 'node:https';
 import { fileURLToPath } from 'node:url';
 import { acceptorSettings } from '@sediment/acceptor';
 import { argvToEnv, ConfigError, parseSettings, renderHelp } from '@sediment/config';
@@ -51,6 +53,7 @@ class Supervised {
 
   /** Starts the process and resolves once its ready URL answers 200. */
   async start(): Promise<void> {
+    if (this.#stopping) return;
     this.#spawn();
     await this.#waitReady();
   }
@@ -88,12 +91,7 @@ class Supervised {
     const deadline = Date.now() + 120_000;
     while (Date.now() < deadline) {
       if (this.#stopping) return;
-      try {
-        const res = await fetch(this.readyUrl, { signal: AbortSignal.timeout(2_000) });
-        if (res.status === 200) return;
-      } catch {
-        // not listening yet
-      }
+      if ((await probe(this.readyUrl)) === 200) return;
       await new Promise((r) => setTimeout(r, 200));
     }
     throw new Error(`${this.role} did not become ready within 120 s (${this.readyUrl})`);
@@ -112,6 +110,23 @@ class Supervised {
     this.#stopping = true;
     this.#child?.kill('SIGKILL');
   }
+}
+
+/**
+ * GET on a loopback health URL: the status code, or 0 when nothing answers. HTTPS is
+ * probed without certificate verification: it is our own child on 127.0.0.1, and its
+ * certificate may come from a private CA.
+ */
+function probe(url: string): Promise<number> {
+  const get = url.startsWith('https:') ? https.get : http.get;
+  return new Promise((resolve) => {
+    const req = get(url, { rejectUnauthorized: false, timeout: 2_000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(0));
+  });
 }
 
 /**
@@ -164,15 +179,12 @@ export async function runStart(
     `http://127.0.0.1:${settings.writerAdminPort}/readyz`,
     giveUp,
   );
-  const adminPort = settings.adminPort ?? settings.httpPort;
-  const scheme = settings.tlsCert ? 'https' : 'http';
-  const acceptor = new Supervised(
-    'acceptor',
-    childEnv,
-    logger,
-    `${scheme}://127.0.0.1:${adminPort}/healthz`,
-    giveUp,
-  );
+  // A separate admin port is plain HTTP; the OTLP/HTTP port is HTTPS when TLS is on.
+  const acceptorHealth =
+    settings.adminPort !== undefined
+      ? `http://127.0.0.1:${settings.adminPort}/healthz`
+      : `${settings.tlsCert ? 'https' : 'http'}://127.0.0.1:${settings.httpPort}/healthz`;
+  const acceptor = new Supervised('acceptor', childEnv, logger, acceptorHealth, giveUp);
 
   const shutdown = waitForShutdownSignal({
     onForce: () => {
@@ -182,13 +194,23 @@ export async function runStart(
       process.exit(130);
     },
   });
-  try {
-    await Promise.race([
-      writer.start().then(() => acceptor.start()),
-      gaveUp.then((r) => Promise.reject(new Error(r))),
-    ]);
-  } catch (err) {
-    logger.fatal({ err }, 'sediment could not start');
+  const signalled = shutdown.then((sig) => `signal ${sig}`);
+  const first = await Promise.race([
+    writer
+      .start()
+      .then(() => acceptor.start())
+      .then(() => ({ started: true as const })),
+    gaveUp.then((reason) => ({ failed: reason })),
+    signalled.then((reason) => ({ stopped: reason })),
+  ]).catch((err: unknown) => ({ failed: (err as Error).message }));
+  if ('stopped' in first) {
+    logger.info({ reason: first.stopped }, 'stopping during start-up');
+    await acceptor.stop();
+    await writer.stop();
+    return;
+  }
+  if ('failed' in first) {
+    logger.fatal({ reason: first.failed }, 'sediment could not start');
     acceptor.kill();
     writer.kill();
     process.exitCode = 1;
@@ -196,7 +218,7 @@ export async function runStart(
   }
   printBanner(settings, writerConfig.storeUrl);
 
-  const reason = await Promise.race([shutdown.then((s) => `signal ${s}`), gaveUp]);
+  const reason = await Promise.race([signalled, gaveUp]);
   logger.info(
     { reason },
     'stopping: draining the acceptor, then the writer (commits everything acked to Parquet)',

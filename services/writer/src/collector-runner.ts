@@ -95,20 +95,41 @@ export class CollectorRunner {
   }
 
   /**
-   * Commits everything queued now (SIGTERM): waits for start-up, then drains. Throws when
-   * the collector is not running (fenced or failed): the caller reports that the queue
-   * was left for the active collector.
+   * Commits everything queued now (SIGTERM). Waits up to `startTimeoutMs` for a start-up
+   * still in progress (e.g. retrying an unreachable store). Returns what happened:
+   * `drained`, `not-running` (fenced, or never started: the queued data stays for the
+   * active collector), or `failed` (the commit could not be made).
    */
-  async drain(): Promise<void> {
-    const ok = await this.whenStarted();
-    if (!ok || this.#state !== 'running') {
-      throw new Error(`collector is ${this.#state}; queued data is left for the active collector`);
+  async drain(startTimeoutMs = 30_000): Promise<'drained' | 'not-running' | 'failed'> {
+    const started = await Promise.race([
+      this.whenStarted(),
+      new Promise<false>((r) => setTimeout(() => r(false), startTimeoutMs).unref()),
+    ]);
+    if (!started || this.#state !== 'running') {
+      this.#o.logger.warn(
+        { state: this.#state },
+        'collector is not running: queued data is left in the queue for the active collector',
+      );
+      return 'not-running';
     }
-    const result = await this.#compactor.drain();
-    this.#o.logger.info(
-      { batches: result.batches, commits: result.commits.map((c) => c.commit) },
-      'collector drained',
-    );
+    try {
+      const result = await this.#compactor.drain();
+      this.#o.logger.info(
+        { batches: result.batches, commits: result.commits.map((c) => c.commit) },
+        'collector drained',
+      );
+      return 'drained';
+    } catch (err) {
+      if (err instanceof FencedError) {
+        this.#stopOn(err);
+        return 'not-running';
+      }
+      this.#o.logger.error(
+        { err },
+        'collector could not commit everything queued; it stays in the queue',
+      );
+      return 'failed';
+    }
   }
 
   async close(): Promise<void> {

@@ -23,6 +23,14 @@ export interface WriterOverrides {
   readonly registry?: Registry;
 }
 
+export interface DrainReport {
+  /** True when nothing acked was left behind uncommitted by this writer's own failure. */
+  readonly clean: boolean;
+  /** The final queue flush failed: puts still buffered were answered UNAVAILABLE. */
+  readonly queueFlushFailed: boolean;
+  readonly collector: 'drained' | 'not-running' | 'failed' | 'disabled';
+}
+
 export interface Writer extends AsyncDisposable {
   readonly flightPort: number;
   readonly adminPort: number;
@@ -37,10 +45,11 @@ export interface Writer extends AsyncDisposable {
   /**
    * SIGTERM path: stop accepting puts (in-flight ones finish and are acked), flush the
    * ingestor, let the collector commit everything queued, then release everything.
-   * After it resolves every acked row is in a committed Parquet file (when this writer
-   * runs the collector). Idempotent.
+   * When the report says `clean`, every acked row is in a committed Parquet file (or,
+   * with the collector disabled or fenced, in the queue for the active collector).
+   * Idempotent.
    */
-  drain(): Promise<void>;
+  drain(): Promise<DrainReport>;
   /** Stops at once without draining (queued data stays in the queue). Idempotent. */
   close(): Promise<void>;
 }
@@ -134,7 +143,7 @@ export async function createWriter(
     'writer started',
   );
 
-  let drained: Promise<void> | undefined;
+  let drained: Promise<DrainReport> | undefined;
   let closed: Promise<void> | undefined;
 
   const close = (): Promise<void> => {
@@ -149,23 +158,27 @@ export async function createWriter(
     return closed;
   };
 
-  const drain = (): Promise<void> => {
-    drained ??= (async () => {
-      if (state === 'closed') return;
+  const drain = (): Promise<DrainReport> => {
+    drained ??= (async (): Promise<DrainReport> => {
+      if (state === 'closed') return { clean: false, queueFlushFailed: false, collector: 'failed' };
       state = 'draining';
       const t0 = performance.now();
       logger.info('draining: no new puts; flushing the queue and committing everything queued');
       await flight?.close();
-      await ingestor.close().catch((err) => logger.error({ err }, 'final queue flush failed'));
-      if (collector) {
-        try {
-          await collector.drain();
-        } catch (err) {
-          logger.warn({ err }, 'collector could not drain');
-        }
-      }
-      logger.info({ durationMs: Math.round(performance.now() - t0) }, 'drained');
+      let queueFlushFailed = false;
+      await ingestor.close().catch((err) => {
+        queueFlushFailed = true;
+        logger.error({ err }, 'final queue flush failed');
+      });
+      const collectorResult = collector ? await collector.drain() : 'disabled';
+      const report: DrainReport = {
+        clean: !queueFlushFailed && collectorResult !== 'failed',
+        queueFlushFailed,
+        collector: collectorResult,
+      };
+      logger.info({ durationMs: Math.round(performance.now() - t0), ...report }, 'drained');
       await close();
+      return report;
     })();
     return drained;
   };

@@ -7,7 +7,12 @@ export {
   type WriterConfig,
   type WriterSettings,
 } from './config.js';
-export { createWriter, type Writer, type WriterOverrides } from './create-writer.js';
+export {
+  createWriter,
+  type DrainReport,
+  type Writer,
+  type WriterOverrides,
+} from './create-writer.js';
 export { WriterMetrics } from './metrics.js';
 export { createPutHandler, MAX_REQUEST_ID_BYTES } from './put-handler.js';
 export { storeSettings, writerSettings } from './settings.js';

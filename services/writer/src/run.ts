@@ -52,6 +52,6 @@ export async function runWriterProcess(
     },
   });
   logger.info({ signal }, 'shutting down');
-  await writer.drain();
-  process.exitCode = writer.collectorState === 'failed' ? 1 : 0;
+  const report = await writer.drain();
+  process.exitCode = report.clean && writer.collectorState !== 'failed' ? 0 : 1;
 }

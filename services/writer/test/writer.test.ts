@@ -38,7 +38,11 @@ describe.each(cases)('writer on $name', ({ open: openStore }) => {
     const expected = new Map<string, number>();
     for (const p of puts) expected.set(p.table, (expected.get(p.table) ?? 0) + p.rows);
 
-    await writer.drain();
+    expect(await writer.drain()).toEqual({
+      clean: true,
+      queueFlushFailed: false,
+      collector: 'drained',
+    });
     await withLakeDuckDB(store, 'lake', async (query, tables) => {
       expect(tables).toEqual([...expected.keys()].sort());
       for (const [table, rows] of expected) {

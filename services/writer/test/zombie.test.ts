@@ -13,6 +13,7 @@ import {
   type GetResult,
   LocalFsStore,
   type ObjectMeta,
+  ObjectStoreFatalError,
   type ObjectStore,
   type PutOptions,
   type PutResult,
@@ -22,32 +23,17 @@ import { withLakeDuckDB } from '../../../test/support/lake-duckdb.js';
 import { createWriter, type Writer } from '../src/index.js';
 import { put, requestPuts, testWriterConfig } from './support.js';
 
-/** A real store whose commit-object creations wait while the gate is closed. */
-class CommitGate implements ObjectStore {
+/** A real store with a hook run before every put (to hold or refuse commit objects). */
+class HookedStore implements ObjectStore {
   readonly description: string;
-  #open: Promise<void>;
-  #release!: () => void;
-  #arrived!: () => void;
-  /** Resolves when a commit creation reached the gate. */
-  readonly arrived: Promise<void>;
-
-  constructor(readonly inner: ObjectStore) {
+  constructor(
+    readonly inner: ObjectStore,
+    readonly beforePut: (key: string) => Promise<void>,
+  ) {
     this.description = inner.description;
-    this.#open = new Promise((r) => {
-      this.#release = r;
-    });
-    this.arrived = new Promise((r) => {
-      this.#arrived = r;
-    });
-  }
-  release(): void {
-    this.#release();
   }
   async put(key: string, bytes: Uint8Array, options?: PutOptions): Promise<PutResult> {
-    if (/_commits\/\d{20}\.json$/.test(key)) {
-      this.#arrived();
-      await this.#open;
-    }
+    await this.beforePut(key);
     return this.inner.put(key, bytes, options);
   }
   get(key: string): Promise<GetResult> {
@@ -65,6 +51,26 @@ class CommitGate implements ObjectStore {
   async close(): Promise<void> {}
 }
 
+const isCommit = (key: string) => /_commits\/\d{20}\.json$/.test(key);
+
+/** Commit-object creations wait while the gate is closed. */
+function commitGate(inner: ObjectStore) {
+  let release!: () => void;
+  let arrived!: () => void;
+  const open = new Promise<void>((r) => {
+    release = r;
+  });
+  const reached = new Promise<void>((r) => {
+    arrived = r;
+  });
+  const store = new HookedStore(inner, async (key) => {
+    if (!isCommit(key)) return;
+    arrived();
+    await open;
+  });
+  return { store, arrived: reached, release };
+}
+
 const open: Array<Writer | FlightClient> = [];
 afterEach(async () => {
   for (const x of open.splice(0)) await x.close();
@@ -72,9 +78,9 @@ afterEach(async () => {
 
 test('zombie collector: paused before its commit, fenced by a newer one; no row twice', async () => {
   const store = new LocalFsStore({ root: await mkdtemp(path.join(tmpdir(), 'sediment-zombie-')) });
-  const gate = new CommitGate(store);
+  const gate = commitGate(store);
   const config = testWriterConfig({ SEDIMENT_MAX_FILE_AGE: '1h' });
-  const a = await createWriter(config, { store: gate });
+  const a = await createWriter(config, { store: gate.store });
   open.push(a);
   const client = new FlightClient({
     targets: [`127.0.0.1:${a.flightPort}`],
@@ -95,7 +101,7 @@ test('zombie collector: paused before its commit, fenced by a newer one; no row 
   const b = await createWriter(config, { store });
   open.push(b);
   expect(await b.collector!.whenStarted()).toBe(true);
-  await b.collector!.drain();
+  expect(await b.collector!.drain()).toBe('drained');
 
   gate.release();
   await expect(zombieDrain).rejects.toBeInstanceOf(FencedError);
@@ -133,4 +139,26 @@ test('a retried put with the same request identity is stored once', async () => 
   expect(await writer.registry.metrics()).toMatch(
     /sediment_compaction_deduplicated_rows_total\{service="writer"\} 7/,
   );
+});
+
+test('a drain whose commit cannot be made reports it (the process then exits 1)', async () => {
+  const inner = new LocalFsStore({
+    root: await mkdtemp(path.join(tmpdir(), 'sediment-nocommit-')),
+  });
+  const store = new HookedStore(inner, async (key) => {
+    if (isCommit(key)) throw new ObjectStoreFatalError(`refusing ${key}`);
+  });
+  const writer = await createWriter(testWriterConfig({ SEDIMENT_MAX_FILE_AGE: '1h' }), { store });
+  open.push(writer);
+  const client = new FlightClient({
+    targets: [`127.0.0.1:${writer.flightPort}`],
+    logger: silentFlightLogger,
+  });
+  open.push(client);
+  await put(
+    client,
+    requestPuts('logs', { request: 1, rows: 3, startNs: 1_711_924_800_000_000_000n })[0]!,
+  );
+  const report = await writer.drain();
+  expect(report).toMatchObject({ clean: false, collector: 'failed' });
 });
