@@ -8,7 +8,9 @@
  * context); 64 metrics × 8 data points per request (gauge, sum, histogram).
  *
  * Rounds alternate ours/baseline to cancel machine drift; figures are medians over
- * rounds (best in brackets). One process, one core.
+ * rounds (best in brackets). One process, one core. OTLP/JSON is measured against
+ * JSON.parse alone (the floor of any JSON.parse-based decoder) and against the
+ * previous JSON.parse-based decoder.
  *
  *   node scripts/run-ts.mjs bench/otlp-decode.ts [--rounds 15] [--ms 300]
  */
@@ -16,6 +18,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { decodeLogs, decodeMetrics, decodeTraces, decodeTracesJson } from '@sediment/otlp';
 import protobuf from 'protobufjs';
+// The OTLP/JSON decoder before the byte-level one (JSON.parse, then a walk over the
+// objects), kept in the otlp tests as the differential oracle.
+import { walkTracesJson } from '../packages/otlp/test/support/json-walk/json-traces.js';
 
 const args = process.argv.slice(2);
 const arg = (name: string, def: number) => {
@@ -261,6 +266,7 @@ const check = (label: string, got: number, want: number) => {
 };
 check('traces', decodeTraces(traceBytes).rows, 512);
 check('traces json', decodeTracesJson(traceJsonBytes).rows, 512);
+check('traces json (previous)', walkTracesJson(traceJsonBytes).rows, 512);
 check('logs', decodeLogs(logsBytes).rows, 512);
 check('metrics', decodeMetrics(metricsBytes).rows, 512);
 
@@ -330,6 +336,14 @@ const cases: Case[] = [
     baseline: () => JSON.parse(new TextDecoder().decode(traceJsonBytes)),
     baselineName: 'JSON.parse alone',
     target: 120_000,
+  },
+  {
+    name: 'traces JSON → Arrow',
+    unit: 'spans/s',
+    items: 512,
+    ours: () => decodeTracesJson(traceJsonBytes),
+    baseline: () => walkTracesJson(traceJsonBytes),
+    baselineName: 'previous (JSON.parse + walk)',
   },
 ];
 

@@ -27,9 +27,11 @@ import {
   KEY_SHIFT,
   KIND_MASK,
   T_ARRAY,
+  T_FALSE,
   T_NUMBER,
   T_OBJECT,
   T_STRING,
+  T_TRUE,
 } from './json-tape.js';
 import { MAX_DEPTH } from './proto-reader.js';
 import {
@@ -133,6 +135,8 @@ const KEY_STRING = T_STRING | (K_KEY << KEY_SHIFT);
 const VALUE_OBJECT = T_OBJECT | (K_VALUE << KEY_SHIFT);
 const STRING_MEMBER = T_STRING | (K_STRING_VALUE << KEY_SHIFT);
 const INT_MEMBER = T_NUMBER | F_INTEGER | (K_INT_VALUE << KEY_SHIFT);
+const TRUE_MEMBER = T_TRUE | (K_BOOL_VALUE << KEY_SHIFT);
+const FALSE_MEMBER = T_FALSE | (K_BOOL_VALUE << KEY_SHIFT);
 
 /**
  * Reads a JSON array of KeyValue objects into the current row of `map`. Positions for
@@ -145,24 +149,36 @@ export function readAttributes(r: JsonReader, map: MapColumn, v: number, field: 
   const tape = r.tape;
   const src = r.src;
   const view = r.view;
+  const keys = map.keys;
+  const values = map.values;
   let e = v + 3;
   for (let i = 0; i < n; i++) {
-    r.at(i);
-    // The shape SDKs write: {"key": "…", "value": {"stringValue" | "intValue": …}},
-    // no escapes, a plain integer of at most 15 characters (not "-0").
-    if (tape[e + 1] === 2 && tape[e + 3] === KEY_STRING && tape[e + 6] === VALUE_OBJECT) {
-      const w = tape[e + 9];
-      if (tape[e + 7] === 1 && (w === STRING_MEMBER || w === INT_MEMBER)) {
-        const s = tape[e + 10]!;
-        const end = tape[e + 11]!;
-        if (w === STRING_MEMBER || (end - s <= 15 && !(end - s === 2 && src[s] === 45))) {
-          map.keys.appendBytes(src, view, tape[e + 4]!, tape[e + 5]!);
-          map.values.appendBytes(src, view, s, end);
-          e = tape[e + 2]!;
-          continue;
-        }
+    // The shape SDKs write, {"key": "…", "value": {"<one member>": …}}, with no
+    // escapes in the key, is read here directly.
+    if (
+      tape[e + 1] === 2 &&
+      tape[e + 3] === KEY_STRING &&
+      tape[e + 6] === VALUE_OBJECT &&
+      tape[e + 7] === 1
+    ) {
+      keys.appendBytes(src, view, tape[e + 4]!, tape[e + 5]!);
+      const w = tape[e + 9]!;
+      const s = tape[e + 10]!;
+      const end = tape[e + 11]!;
+      if (w === STRING_MEMBER) values.appendBytes(src, view, s, end);
+      else if (w === INT_MEMBER && end - s <= 15 && !(end - s === 2 && src[s] === 45)) {
+        // A plain JSON integer of up to 15 characters is exact and already canonical.
+        values.appendBytes(src, view, s, end);
+      } else if (w === TRUE_MEMBER) values.appendAscii('true');
+      else if (w === FALSE_MEMBER) values.appendAscii('false');
+      else {
+        r.at(i);
+        appendAnyValue(r, values, e + 6, 'value');
       }
+      e = tape[e + 2]!;
+      continue;
     }
+    r.at(i);
     if ((tape[e]! & KIND_MASK) !== T_OBJECT) r.fail('', 'expected a KeyValue object');
     let key = -1;
     let value = -1;
@@ -172,8 +188,8 @@ export function readAttributes(r: JsonReader, map: MapColumn, v: number, field: 
       else if (id === K_VALUE) value = x;
       x = (tape[x]! & KIND_MASK) <= T_ARRAY ? tape[x + 2]! : x + 3;
     }
-    r.appendString(map.keys, key, 'key');
-    appendAnyValue(r, map.values, value, 'value');
+    r.appendString(keys, key, 'key');
+    appendAnyValue(r, values, value, 'value');
     e = tape[e + 2]!;
   }
   r.leave();

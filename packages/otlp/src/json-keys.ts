@@ -245,63 +245,67 @@ const NAMES: readonly string[] = [
   'filtered_attributes',
 ];
 
-const KEY_BYTES = new Uint8Array(NAMES.reduce((n, s) => n + s.length, 0));
-const KEY_START = new Int32Array(NAMES.length + 1);
 const BY_STRING = new Map<string, number>();
 
-// Lookup at a key's first byte, before its end is known: keys by their first four
-// bytes (a short key's closing quote included), confirmed by comparing the rest and
-// finding the closing quote right after.
+// Lookup at a key's first byte, before its end is known. A key is matched with its
+// closing quote, as 32-bit little-endian words: the first word selects candidates
+// (hash table), the others (at 4, 8, … and one ending at the quote) confirm.
 const PREFIX_BITS = 9;
 const PREFIX_MASK = (1 << PREFIX_BITS) - 1;
 const PREFIX_SLOTS = new Uint8Array(1 << PREFIX_BITS);
 const PREFIXES = new Int32Array(NAMES.length);
+/** Per key: its (offset, word) pairs after the first word, in WORDS[WORD_START[id] …]. */
+const WORD_START = new Int32Array(NAMES.length + 1);
+const LENGTHS = new Int32Array(NAMES.length);
+const words: number[] = [];
 
 function prefixHash(word: number): number {
   return Math.imul(word, 0x9e3779b1) >>> (32 - PREFIX_BITS);
 }
 
-{
-  let pos = 0;
-  for (let id = 0; id < NAMES.length; id++) {
-    const s = NAMES[id]!;
-    KEY_START[id] = pos;
-    for (let i = 0; i < s.length; i++) KEY_BYTES[pos++] = s.charCodeAt(i);
-    if (id === 0) continue;
-    BY_STRING.set(s, id);
-    const q = `${s}"`;
-    const word =
-      q.charCodeAt(0) |
-      (q.charCodeAt(1) << 8) |
-      (q.charCodeAt(2) << 16) |
-      (q.charCodeAt(3) << 24) |
-      0;
-    PREFIXES[id] = word;
-    let ph = prefixHash(word) & PREFIX_MASK;
-    while (PREFIX_SLOTS[ph] !== 0) ph = (ph + 1) & PREFIX_MASK;
-    PREFIX_SLOTS[ph] = id;
-  }
-  KEY_START[NAMES.length] = pos;
+/** Little-endian word of the four characters of `s` at `i`. */
+function wordAt(s: string, i: number): number {
+  return (
+    s.charCodeAt(i) |
+    (s.charCodeAt(i + 1) << 8) |
+    (s.charCodeAt(i + 2) << 16) |
+    (s.charCodeAt(i + 3) << 24) |
+    0
+  );
 }
 
+for (let id = 1; id < NAMES.length; id++) {
+  const s = NAMES[id]!;
+  BY_STRING.set(s, id);
+  LENGTHS[id] = s.length;
+  const q = `${s}"`; // every key is at least 3 characters: q has a first word
+  PREFIXES[id] = wordAt(q, 0);
+  let h = prefixHash(PREFIXES[id]!) & PREFIX_MASK;
+  while (PREFIX_SLOTS[h] !== 0) h = (h + 1) & PREFIX_MASK;
+  PREFIX_SLOTS[h] = id;
+  WORD_START[id] = words.length;
+  let off = 4;
+  for (; off + 4 <= q.length; off += 4) words.push(off, wordAt(q, off));
+  if (off < q.length) words.push(q.length - 4, wordAt(q, q.length - 4));
+  WORD_START[id + 1] = words.length;
+}
+const WORDS = Int32Array.from(words);
+
 /**
- * Id of the known key spelled at `src[start, …)` and closed by a quote, given the
- * little-endian word of its first four bytes; 0 when no known key is there (an
- * unknown key, or one written with escapes: the caller scans it).
+ * Id of the known key spelled at `start` and closed by a quote, given `view` over the
+ * bytes and the little-endian word of its first four bytes; 0 when no known key is
+ * there (an unknown key, or one written with escapes: the caller scans it).
  */
-export function keyIdAt(src: Uint8Array, start: number, word: number): number {
+export function keyIdAt(view: DataView, start: number, word: number): number {
   let h = prefixHash(word) & PREFIX_MASK;
   for (;;) {
     const id = PREFIX_SLOTS[h]!;
     if (id === 0) return 0;
     if (PREFIXES[id] === word) {
-      const ks = KEY_START[id]!;
-      const n = KEY_START[id + 1]! - ks;
-      if (src[start + n] === 34) {
-        let i = 4;
-        while (i < n && KEY_BYTES[ks + i] === src[start + i]) i++;
-        if (i >= n) return id;
-      }
+      let j = WORD_START[id]!;
+      const end = WORD_START[id + 1]!;
+      while (j < end && view.getInt32(start + WORDS[j]!, true) === WORDS[j + 1]) j += 2;
+      if (j === end) return id;
     }
     h = (h + 1) & PREFIX_MASK;
   }
@@ -309,7 +313,7 @@ export function keyIdAt(src: Uint8Array, start: number, word: number): number {
 
 /** Length in bytes of key `id`. */
 export function keyLength(id: number): number {
-  return KEY_START[id + 1]! - KEY_START[id]!;
+  return LENGTHS[id]!;
 }
 
 /** Id of a key given as a JavaScript string (keys written with escapes), 0 when unknown. */

@@ -389,18 +389,18 @@ export class JsonReader {
 
   /** fixed64 / uint64 into `lo` / `hi`. */
   u64(v: number, field: string): void {
+    // lo and hi are only ever stored as int32 (a field that flips between small ints
+    // and doubles costs V8 representation changes).
     if (v < 0) {
       this.lo = 0;
       this.hi = 0;
       return;
     }
-    const w = this.tape[v]!;
-    const k = w & KIND_MASK;
+    const k = this.tape[v]! & KIND_MASK;
     if (k === T_STRING) {
-      this.decimalString(v, false, field);
-      if (this.hi >= TWO_32) this.fail(field, 'exceeds the unsigned 64-bit range');
-      this.lo |= 0;
-      this.hi |= 0;
+      const hi = this.decimalString(v, false, field);
+      if (hi >= TWO_32) this.fail(field, 'exceeds the unsigned 64-bit range');
+      this.hi = hi | 0;
       return;
     }
     if (k === T_NULL) {
@@ -427,8 +427,11 @@ export class JsonReader {
     }
     const k = this.tape[v]! & KIND_MASK;
     let negative = false;
+    // Magnitude: hi as an unsigned double, low 32 bits in this.lo.
+    let hi: number;
     if (k === T_STRING) {
-      negative = this.decimalString(v, true, field);
+      hi = this.decimalString(v, true, field);
+      negative = this.negative;
     } else if (k === T_NULL) {
       this.lo = 0;
       this.hi = 0;
@@ -439,30 +442,32 @@ export class JsonReader {
       if (!Number.isInteger(d)) this.fail(field, 'expected an integer');
       negative = d < 0;
       const m = negative ? -d : d;
-      const hi = Math.floor(m / TWO_32);
-      this.hi = hi;
-      this.lo = m - hi * TWO_32;
+      hi = Math.floor(m / TWO_32);
+      this.lo = (m - hi * TWO_32) | 0;
     }
-    // Magnitude in lo/hi (unsigned doubles): at most 2^63 - 1, or 2^63 when negative.
+    // At most 2^63 - 1, or 2^63 when negative.
     const limit = negative ? 0x80000000 : 0x7fffffff;
-    if (this.hi > limit || (this.hi === 0x80000000 && (this.lo !== 0 || !negative))) {
+    if (hi > limit || (hi === 0x80000000 && (this.lo !== 0 || !negative))) {
       this.fail(field, 'exceeds the signed 64-bit range');
     }
     if (negative) {
       const lo = (~this.lo + 1) | 0;
-      this.hi = (~this.hi + (lo === 0 ? 1 : 0)) | 0;
+      this.hi = (~hi + (lo === 0 ? 1 : 0)) | 0;
       this.lo = lo;
     } else {
-      this.lo |= 0;
-      this.hi |= 0;
+      this.hi = hi | 0;
     }
   }
 
+  /** Set by `decimalString`: whether the digits followed a '-'. */
+  private negative = false;
+
   /**
-   * The decimal digits of string `v` (after a '-' when `signed`) into lo/hi as
-   * unsigned doubles (hi may exceed 2^32); returns whether a '-' was there.
+   * The decimal digits of string `v` (after a '-' when `signed`, see `negative`):
+   * stores the low 32 bits in `lo`, returns the high part as an unsigned double (it
+   * may exceed 2^32).
    */
-  private decimalString(v: number, signed: boolean, field: string): boolean {
+  private decimalString(v: number, signed: boolean, field: string): number {
     let src = this.src;
     let start = this.tape[v + 1]!;
     let end = this.tape[v + 2]!;
@@ -478,8 +483,8 @@ export class JsonReader {
       end = s.length;
     }
     const negative = signed && src[start] === 45;
-    parseDecimal(this, src, negative ? start + 1 : start, end, field);
-    return negative;
+    this.negative = negative;
+    return parseDecimal(this, src, negative ? start + 1 : start, end, field);
   }
 
   /** double: a number, or "NaN" / "Infinity" / "-Infinity" / a numeric string. */
@@ -511,10 +516,14 @@ export class JsonReader {
     const k = w & KIND_MASK;
     if (k === T_NULL) return 0;
     if (k !== T_STRING) this.fail(field, 'expected a hex string');
-    let n = this.tape[v + 2]! - this.tape[v + 1]!;
-    if ((w & F_ESCAPED) !== 0 || !isAsciiRange(this.src, this.tape[v + 1]!, this.tape[v + 2]!)) {
-      n = this.jsString(v).length; // length in UTF-16 units, as it always was
-    }
+    const start = this.tape[v + 1]!;
+    const end = this.tape[v + 2]!;
+    let n = end - start;
+    // Byte length = length in UTF-16 units (what counts) unless non-ASCII or escaped.
+    let ascii = (w & F_ESCAPED) === 0;
+    const src = this.src;
+    for (let i = start; ascii && i < end; i++) ascii = src[i]! < 0x80;
+    if (!ascii) n = this.jsString(v).length;
     if (n % 2 !== 0) this.fail(field, 'hex id has an odd number of digits');
     return n >>> 1;
   }
@@ -579,12 +588,6 @@ const HEX_LOWER = new Uint8Array(256).fill(0x80);
 for (const c of '0123456789abcdef') HEX_LOWER[c.charCodeAt(0)] = c.charCodeAt(0);
 for (const c of 'ABCDEF') HEX_LOWER[c.charCodeAt(0)] = c.charCodeAt(0) | 0x20;
 
-/** True when `src[start, end)` is all ASCII. */
-function isAsciiRange(src: Uint8Array, start: number, end: number): boolean {
-  for (let i = start; i < end; i++) if (src[i]! >= 0x80) return false;
-  return true;
-}
-
 /** Value of four hex digits at `p` (validated by the scanner). */
 function hex4(src: Uint8Array, p: number): number {
   let v = 0;
@@ -596,9 +599,10 @@ function hex4(src: Uint8Array, p: number): number {
 }
 
 /**
- * Decimal digits `src[start, end)` into `r.lo` / `r.hi` as unsigned doubles (hi may
- * exceed 2^32). Up to 15 digits are exact in a double; longer numbers are split into
- * a high part (at most 11 digits) and 9 low digits, recombined in 32-bit limbs.
+ * Decimal digits `src[start, end)`: stores the low 32 bits in `r.lo` (int32) and
+ * returns the high part as an unsigned double (it may exceed 2^32). Up to 15 digits
+ * are exact in a double; longer numbers are split into a high part (at most 11
+ * digits) and 9 low digits, recombined in 32-bit limbs.
  */
 function parseDecimal(
   r: JsonReader,
@@ -606,7 +610,7 @@ function parseDecimal(
   start: number,
   end: number,
   field: string,
-): void {
+): number {
   const n = end - start;
   if (n === 0 || n > 20) r.fail(field, 'expected a decimal integer');
   const split = n > 15 ? end - 9 : end;
@@ -618,9 +622,8 @@ function parseDecimal(
   }
   if (split === end) {
     const hi = Math.floor(a / TWO_32);
-    r.hi = hi;
-    r.lo = a - hi * TWO_32;
-    return;
+    r.lo = (a - hi * TWO_32) | 0;
+    return hi;
   }
   let b = 0;
   for (let i = split; i < end; i++) {
@@ -637,8 +640,8 @@ function parseDecimal(
   const yl = y - yh * 65536;
   const t = yl * 65536 + al * 1e9 + b; // < 2^53
   const th = Math.floor(t / TWO_32);
-  r.lo = t - th * TWO_32;
-  r.hi = yh + th;
+  r.lo = (t - th * TWO_32) | 0;
+  return yh + th;
 }
 
 let pooled: JsonReader | null = null;

@@ -39,6 +39,13 @@ export const KEY_SHIFT = 8;
 /** Containers nested deeper than this are rejected (OTLP needs ~10 + 4 per AnyValue level). */
 export const MAX_NESTING = 1000;
 
+/**
+ * Zero bytes after the input copy: every scanning loop stops at a zero byte (not
+ * valid outside a string, and a control character inside one), and word-at-a-time
+ * reads near the end stay inside the buffer.
+ */
+const PADDING = 32;
+
 /** Input copies and tapes up to these sizes are kept for the next decode. */
 const RETAIN_INPUT = 4 * 1024 * 1024;
 const RETAIN_TAPE = 1024 * 1024; // words
@@ -98,7 +105,7 @@ export class JsonTape {
       this.ensureInput(n);
       this.src.set(input);
     }
-    this.src.fill(0, n, n + 8);
+    this.src.fill(0, n, n + PADDING);
     this.size = n;
     const words = Math.max(3072, Math.min(RETAIN_TAPE, Math.ceil(n / 3) * 3 + 3072));
     if (this.tape.length > RETAIN_TAPE || this.tape.length < words) {
@@ -108,8 +115,9 @@ export class JsonTape {
   }
 
   private ensureInput(n: number): void {
-    if (this.src.length < n + 8 || this.src.length > Math.max(RETAIN_INPUT, 2 * (n + 8))) {
-      this.src = new Uint8Array(Math.max(64, n + 8 + (n >>> 3)));
+    const need = n + PADDING;
+    if (this.src.length < need || this.src.length > Math.max(RETAIN_INPUT, 2 * need)) {
+      this.src = new Uint8Array(need + (n >>> 3));
       this.view = new DataView(this.src.buffer);
       this.buf = Buffer.from(this.src.buffer);
     }
@@ -207,6 +215,7 @@ export class JsonTape {
 
   private scan(): void {
     const src = this.src;
+    const view = this.view;
     const n = this.size;
     const stack = this.stack;
     const counts = this.counts;
@@ -247,7 +256,7 @@ export class JsonTape {
       if (inObject) {
         if (c !== 34) this.unexpected(p, c === 125 ? 'a key (trailing comma?)' : 'a key');
         // Known keys are matched in place, without scanning for the closing quote.
-        key = keyIdAt(src, p + 1, this.view.getInt32(p + 1, true));
+        key = keyIdAt(view, p + 1, view.getInt32(p + 1, true));
         if (key !== 0) p += keyLength(key) + 2;
         else {
           p = this.otherKey(p);

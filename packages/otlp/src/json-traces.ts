@@ -324,9 +324,17 @@ class TracesJsonDecoder {
     const eHi = r.hi;
     const kind = r.enumValue(kindV, SPAN_KINDS, 'kind');
     const status = r.object(statusV, 'status');
-    const code =
-      status < 0 ? 0 : r.enumValue(r.member(status, K_CODE), STATUS_CODES, 'status.code');
-    const statusMessage = status < 0 ? -1 : r.member(status, K_MESSAGE);
+    let codeV = -1;
+    let statusMessage = -1;
+    if (status >= 0) {
+      for (let i = 0, n = tape[status + 1]!, x = status + 3; i < n; i++) {
+        const id = tape[x]! >>> KEY_SHIFT;
+        if (id === K_CODE) codeV = x;
+        else if (id === K_MESSAGE) statusMessage = x;
+        x = (tape[x]! & KIND_MASK) <= T_ARRAY ? tape[x + 2]! : x + 3;
+      }
+    }
+    const code = status < 0 ? 0 : r.enumValue(codeV, STATUS_CODES, 'status.code');
     r.stringForm(statusMessage, 'status.message');
 
     c.timestamp.append(sLo, sHi);

@@ -250,8 +250,58 @@ describe('OTLP/JSON decoding', () => {
     const nested = `${'{"arrayValue":{"values":['.repeat(depth)}{"stringValue":"leaf"}${']}}'.repeat(depth)}`;
     const doc = `{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"${TID}","spanId":"${SID}","attributes":[{"key":"k","value":${nested}}]}]}]}]}`;
     invalid(doc, /nested too deeply/);
-    // Nesting JSON.parse itself cannot take is InvalidInputError as well.
-    invalid(`${'['.repeat(200_000)}${']'.repeat(200_000)}`);
+    // 100 levels of AnyValue arrays are fine; JSON nesting beyond 1000 levels is not,
+    // wherever it is (unknown fields included).
+    const ok = `${'{"arrayValue":{"values":['.repeat(100)}${']}}'.repeat(100)}`;
+    expect(
+      spanRows(
+        JSON.parse(
+          `{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"${TID}","spanId":"${SID}","attributes":[{"key":"k","value":${ok}}]}]}]}]}`,
+        ),
+      )[0]!.span_attributes,
+    ).toEqual([['k', `${'['.repeat(100)}${']'.repeat(100)}`]]);
+    invalid(`{"x":${'['.repeat(1001)}${']'.repeat(1001)}}`, /byte 1004: nested too deeply/);
+    expect(decodeTracesJson(`{"x":${'['.repeat(999)}${']'.repeat(999)}}`).rows).toBe(0);
+    invalid(`${'['.repeat(200_000)}${']'.repeat(200_000)}`, /must be a JSON object/);
+  });
+
+  it('is a strict JSON parser: precise errors with the byte offset', () => {
+    invalid('', /byte 0: the body is empty/);
+    invalid('  \n', /the body is empty/);
+    invalid('"x"', /must be a JSON object/);
+    invalid(
+      '{"resourceSpans":[],}',
+      /byte 20: unexpected '}', expected a key \(trailing comma\?\)/,
+    );
+    invalid('{"resourceSpans":[1,]}', /byte 20: trailing comma in an array/);
+    invalid('{"a":tru}', /byte 5: invalid literal/);
+    invalid('{"a":nul}', /invalid literal/);
+    invalid('{"a":True}', /byte 5: unexpected 'T', expected a value/);
+    invalid('{"a":"abc', /byte 9: unterminated string/);
+    invalid('{"a":"a\tb"}', /byte 7: control character in a string/);
+    invalid('{"a":"\\x"}', /byte 6: invalid escape/);
+    invalid('{"a":"\\u12G4"}', /invalid \\u escape/);
+    invalid('{"a":01}', /byte 6: leading zeros/);
+    invalid('{"a":1.}', /digit after the decimal point/);
+    invalid('{"a":1e}', /digit in the exponent/);
+    invalid('{"a":-}', /byte 6: unexpected '}', expected a digit/);
+    invalid('{"a":+1}', /expected a value/);
+    invalid('{"a":.5}', /expected a value/);
+    invalid('{"a" 1}', /byte 5: unexpected '1', expected ':'/);
+    invalid('{"a":1 "b":2}', /expected ',' or '}'/);
+    invalid('{"a":[1 2]}', /expected ',' or ']'/);
+    invalid("{'a':1}", /expected a key/);
+    invalid('{"a":1}}', /byte 7: unexpected data after the JSON object/);
+    invalid('{"a":1} x', /unexpected data after the JSON object/);
+    invalid('\ufeff{}', /must be a JSON object/); // no byte order mark
+    invalid('{"a":NaN}', /expected a value/);
+    invalid('{"a":Infinity}', /expected a value/);
+    invalid('{"a":"\u0000"}'.replace('\\u0000', '\u0000'), /control character/);
+    // Whitespace is space, tab, CR and LF only.
+    expect(decodeTracesJson(' \t\r\n{ "resourceSpans" :\n[ ] }\r\n').rows).toBe(0);
+    invalid('{\u00a0}', /expected a key/);
+    // A JavaScript string with a lone surrogate has no UTF-8 form.
+    invalid('{"x":"\ud800"}'.replace('\\ud800', '\ud800'), /lone UTF-16 surrogate/);
   });
 
   it('logs: severity names, body kinds, observed time fallback', () => {
