@@ -56,6 +56,10 @@ export async function openLakeDuckDB(options: LakeDuckDBOptions): Promise<LakeDu
   const db = await DuckDBInstance.create(':memory:');
   const conn = await db.connect();
   await conn.run(`SET TimeZone = 'UTC'`);
+  // Spill to the system temp directory, not ./.tmp (the working directory may be read-only).
+  await conn.run(
+    `SET temp_directory = '${path.join(tmpdir(), 'sediment-duckdb').replaceAll("'", "''")}'`,
+  );
   for (const [table, paths] of byTable) {
     const list = paths.map((p) => `'${p.replaceAll("'", "''")}'`).join(', ');
     await conn.run(

@@ -99,6 +99,7 @@ export async function createWriter(
     flight = createFlightServer({
       onDoPut: createPutHandler({ ingestor, metrics, logger: logger.child({ component: 'put' }) }),
       maxPutBytes: config.maxPutBytes,
+      maxConnectionAgeMs: config.flightMaxConnectionAge,
       ...(config.flightTokens ? { auth: { tokens: config.flightTokens } } : {}),
       ...(config.flightTlsCert && config.flightTlsKey
         ? {

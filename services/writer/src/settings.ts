@@ -108,6 +108,14 @@ export const writerSettings = {
       'PEM CA bundle: when set, acceptors must present a client certificate it signed (mTLS).',
     services: ['writer'],
   }),
+  flightMaxConnectionAge: setting.duration({
+    env: 'SEDIMENT_FLIGHT_MAX_CONNECTION_AGE',
+    default: 300_000,
+    min: 1000,
+    description:
+      'Writers close each acceptor connection after this age (puts in flight get 60 s to finish), so acceptors re-resolve writer DNS names and spread over writers added by a scale-up.',
+    services: ['writer'],
+  }),
   maxPutBytes: setting.bytes({
     env: 'SEDIMENT_MAX_PUT_BYTES',
     default: 256 * 1024 * 1024,
