@@ -2,6 +2,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { type Config, parseSettings } from '@sediment/config';
 import { type storeSettings, writerSettings } from './settings.js';
+import { parseStoreFaults } from './store-faults.js';
 
 export type WriterSettings = Config<typeof writerSettings>;
 
@@ -22,6 +23,7 @@ export function loadWriterConfig(
   cwd: string = process.cwd(),
 ): WriterConfig {
   const { config } = parseSettings(writerSettings, { env, argv });
+  if (config.testStoreFaults) parseStoreFaults(config.testStoreFaults); // fail at start-up
   return finishWriterConfig(config, cwd);
 }
 

@@ -14,6 +14,7 @@ import type { Registry } from 'prom-client';
 import { CollectorRunner, type CollectorState } from './collector-runner.js';
 import type { WriterConfig } from './config.js';
 import { WriterMetrics } from './metrics.js';
+import { withStoreFaults } from './store-faults.js';
 import { createPutHandler } from './put-handler.js';
 
 export interface WriterOverrides {
@@ -66,7 +67,16 @@ export async function createWriter(
   const logger = overrides.logger ?? createLogger({ name: 'writer', level: config.logLevel });
   const registry = overrides.registry ?? createRegistry('writer');
   const metrics = new WriterMetrics(registry);
-  const store = overrides.store ?? openStore(config.storeUrl, config.storeEnv);
+  const store = withStoreFaults(
+    overrides.store ?? openStore(config.storeUrl, config.storeEnv),
+    config.testStoreFaults,
+  );
+  if (config.testStoreFaults) {
+    logger.warn(
+      { faults: config.testStoreFaults },
+      'TEST-ONLY object-store fault injection is active (SEDIMENT_TEST_STORE_FAULTS)',
+    );
+  }
   const ownsStore = overrides.store === undefined;
 
   const ingestor = new Ingestor({

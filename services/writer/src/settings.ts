@@ -206,5 +206,11 @@ export const writerSettings = {
       'How long the collector remembers request identities to drop client retries of requests already stored (0 disables).',
     services: ['writer', 'start'],
   }),
+  testStoreFaults: setting.string({
+    env: 'SEDIMENT_TEST_STORE_FAULTS',
+    description:
+      'TEST ONLY: inject object-store faults, e.g. transient=0.05,lost=0.02,latency=0-20,seed=7 (transient errors, lost replies of applied writes, extra latency). Used by the chaos and outage suites; never set in production.',
+    services: ['writer'],
+  }),
   logLevel: logLevelSetting,
 } as const;
