@@ -19,12 +19,14 @@
  *   node scripts/run-ts.mjs bench/compact.ts [--spans 200] [--logs 300] [--rows 512] [--repeat 3] [--row-appender]
  */
 import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   Compactor,
   InlineParquetEncoder,
   type ParquetEncoder,
+  type ParquetWriterKind,
   type QueueBatch,
   type QueueSource,
   readLakeSnapshot,
@@ -147,7 +149,12 @@ const encoders: Record<'worker' | 'inline', ParquetEncoder> = {
   inline: new InlineParquetEncoder(),
 };
 
-async function runCompactor(w: Workload, store: ObjectStore, mode: 'worker' | 'inline' = 'worker') {
+async function runCompactor(
+  w: Workload,
+  store: ObjectStore,
+  mode: 'worker' | 'inline' = 'worker',
+  parquetWriter: ParquetWriterKind = 'sediment',
+) {
   const counting = new CountingStore(store);
   const compactor = new Compactor({
     store: counting,
@@ -155,16 +162,21 @@ async function runCompactor(w: Workload, store: ObjectStore, mode: 'worker' | 'i
     logger: silentLogger,
     gcIntervalMs: 0,
     encoder: encoders[mode],
+    parquetWriter,
   });
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
   await compactor.start();
   const { commits } = await compactor.drain();
   const ms = performance.now() - t0;
+  const cpu = process.cpuUsage(c0);
+  const cpuMs = (cpu.user + cpu.system) / 1000;
   await compactor.close();
   const { files } = await readLakeSnapshot(store);
   const bytes = files.reduce((a, f) => a + f.bytes, 0);
   return {
     ms,
+    cpuMs,
     commits: commits.length,
     files: files.length,
     bytes,
@@ -181,6 +193,7 @@ async function runBaseline(w: Workload, dir: string, mode: 'rows' | 'chunks' = '
     const batches = w.entries.flatMap((e) => tableFromIPC(e).batches);
     const rows = extractRows(batches);
     const t1 = performance.now();
+    const c1 = process.cpuUsage();
     const size = await appendAndCopy(
       duck.conn,
       't',
@@ -190,7 +203,13 @@ async function runBaseline(w: Workload, dir: string, mode: 'rows' | 'chunks' = '
       mode,
     );
     const t2 = performance.now();
-    return { fromIpcMs: t2 - t0, appendCopyMs: t2 - t1, bytes: size };
+    const cpu = process.cpuUsage(c1);
+    return {
+      fromIpcMs: t2 - t0,
+      appendCopyMs: t2 - t1,
+      appendCopyCpuMs: (cpu.user + cpu.system) / 1000,
+      bytes: size,
+    };
   } finally {
     duck.close();
   }
@@ -200,13 +219,33 @@ const fmt = (n: number, d = 0) =>
   n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
 const krows = (rows: number, ms: number) => `${fmt(rows / (ms / 1000) / 1000, 0)}k rows/s`;
 
+type Run = Awaited<ReturnType<typeof runCompactor>>;
+
+const median = (xs: readonly number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[s.length >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+const loadavg = () =>
+  os
+    .loadavg()
+    .map((x) => x.toFixed(1))
+    .join(' ');
+
+/** "best / median wall, median per CPU-second" of repeated runs. */
+function figures(rows: number, wallMs: number[], cpuMs: number[]): string {
+  return `best ${krows(rows, Math.min(...wallMs))}, median ${krows(rows, median(wallMs))}; per CPU-second ${krows(rows, median(cpuMs))}`;
+}
+
 async function main() {
   const base = 480_000n * HOUR_NS;
   console.log(
-    `# bench/compact.ts — ${ROWS} rows/entry, ${ENTRIES_PER_BATCH} entries/queue batch, best of ${REPEAT}`,
+    `# bench/compact.ts — ${ROWS} rows/entry, ${ENTRIES_PER_BATCH} entries/queue batch, ${REPEAT} runs each (best, median)`,
   );
   console.log(
-    `node ${process.version}, ${process.arch}; DuckDB threads=1; compactor single-threaded (JS + wasm)\n`,
+    `node ${process.version}, ${process.arch}, ${os.cpus().length} CPUs, load average ${loadavg()}; DuckDB threads=1`,
+  );
+  console.log(
+    'Parquet writers: sediment (TypeScript, default) and parquet-wasm (arrow-rs), same compactor; "per CPU-second" = rows / (user+sys CPU time of the process), the per-core figure that load from other processes disturbs least\n',
   );
   const workloads = [
     workload('spans', SPANS_ENTRIES, (i) =>
@@ -238,72 +277,98 @@ async function main() {
   const dir = await mkdtemp(join(tmpdir(), 'bench-compact-'));
   const summary: string[] = [];
   // Warm-up: JIT, wasm instantiation and memory growth are not part of the figures.
-  for (const w of workloads)
-    await runCompactor({ ...w, batches: w.batches.slice(0, 4) }, new MemoryStore());
+  for (const w of workloads) {
+    const few = { ...w, batches: w.batches.slice(0, 4) };
+    await runCompactor(few, new MemoryStore());
+    await runCompactor(few, new MemoryStore(), 'inline');
+    await runCompactor(few, new MemoryStore(), 'inline', 'parquet-wasm');
+  }
   try {
     for (const w of workloads) {
       console.log(
-        `## ${w.name}: ${fmt(w.rows)} rows, ${fmt(w.ipcBytes / w.rows, 0)} B/row of Arrow IPC`,
+        `## ${w.name}: ${fmt(w.rows)} rows, ${fmt(w.ipcBytes / w.rows, 0)} B/row of Arrow IPC (load ${loadavg()})`,
       );
-      let best: Awaited<ReturnType<typeof runCompactor>> | undefined;
+      const modes: [string, 'worker' | 'inline', ParquetWriterKind][] = [
+        ['compactor, worker encoder      ', 'worker', 'sediment'],
+        ['compactor, inline encoder      ', 'inline', 'sediment'],
+        ['compactor, inline, parquet-wasm', 'inline', 'parquet-wasm'],
+      ];
+      const results = new Map<string, Run[]>();
+      // Interleaved, so that load changes hit every mode alike.
       for (let r = 0; r < REPEAT; r++) {
-        const res = await runCompactor(w, new MemoryStore());
-        if (!best || res.ms < best.ms) best = res;
-      }
-      const mem = best!;
-      let inline: Awaited<ReturnType<typeof runCompactor>> | undefined;
-      for (let r = 0; r < REPEAT; r++) {
-        const res = await runCompactor(w, new MemoryStore(), 'inline');
-        if (!inline || res.ms < inline.ms) inline = res;
+        for (const [label, mode, writer] of modes) {
+          const res = await runCompactor(w, new MemoryStore(), mode, writer);
+          results.set(label, [...(results.get(label) ?? []), res]);
+        }
       }
       const fsRoot = await mkdtemp(join(dir, 'fs-'));
       const fs = await runCompactor(w, new LocalFsStore({ root: fsRoot }));
-      let baseline: Awaited<ReturnType<typeof runBaseline>> | undefined;
+      const baselines: Awaited<ReturnType<typeof runBaseline>>[] = [];
       if (w.name !== 'spans-10%-split') {
-        for (let r = 0; r < REPEAT; r++) {
-          const res = await runBaseline(w, dir);
-          if (!baseline || res.appendCopyMs < baseline.appendCopyMs) baseline = res;
-        }
+        for (let r = 0; r < REPEAT; r++) baselines.push(await runBaseline(w, dir));
       }
       const perM = (n: number) => fmt((n / w.rows) * 1e6, 1);
-      const rowAppender = ROW_APPENDER && baseline ? await runBaseline(w, dir, 'rows') : undefined;
-      console.log(
-        `compactor, memory store   : ${krows(w.rows, mem.ms)}  (${fmt(mem.ms)} ms, ${mem.files} files, ${mem.commits} commits)`,
-      );
-      console.log(`compactor, local-fs store : ${krows(w.rows, fs.ms)}  (${fmt(fs.ms)} ms)`);
-      console.log(
-        `compactor, inline encoder : ${krows(w.rows, inline!.ms)}  (memory store, Parquet encoded on the main thread)`,
-      );
-      console.log(
-        `  Parquet: ${fmt(mem.bytes / w.rows, 1)} B/row (${fmt(w.ipcBytes / mem.bytes, 1)}x smaller than the IPC input)`,
-      );
-      console.log(
-        `  store requests per million rows: ${perM(mem.requests)} (put ${perM(mem.counts.put)}, get ${perM(mem.counts.get)}, head ${perM(mem.counts.head)}, list ${perM(mem.counts.list)}, delete ${perM(mem.counts.delete)})`,
-      );
-      if (mem.stats.splitEntries > 0)
-        console.log(`  entries split across hours: ${mem.stats.splitEntries}`);
-      if (baseline) {
+      for (const [label] of modes) {
+        const runs = results.get(label)!;
         console.log(
-          `DuckDB appender + COPY    : ${krows(w.rows, baseline.appendCopyMs)}  (${fmt(baseline.appendCopyMs)} ms; values pre-extracted, 2048-row data chunks)`,
+          `${label}: ${figures(
+            w.rows,
+            runs.map((x) => x.ms),
+            runs.map((x) => x.cpuMs),
+          )}  (${fmt(runs[0]!.bytes / w.rows, 1)} B/row Parquet)`,
         );
-        if (rowAppender)
+      }
+      const mem = results.get(modes[0]![0])!;
+      const inline = results.get(modes[1]![0])!;
+      const wasm = results.get(modes[2]![0])!;
+      console.log(
+        `compactor, local-fs store       : ${krows(w.rows, fs.ms)}  (${fmt(fs.ms)} ms, worker encoder)`,
+      );
+      const first = mem[0]!;
+      console.log(
+        `  ${first.files} files, ${first.commits} commits; Parquet ${fmt(first.bytes / w.rows, 1)} B/row (${fmt(w.ipcBytes / first.bytes, 1)}x smaller than the IPC input)`,
+      );
+      console.log(
+        `  store requests per million rows: ${perM(first.requests)} (put ${perM(first.counts.put)}, get ${perM(first.counts.get)}, head ${perM(first.counts.head)}, list ${perM(first.counts.list)}, delete ${perM(first.counts.delete)})`,
+      );
+      if (first.stats.splitEntries > 0)
+        console.log(`  entries split across hours: ${first.stats.splitEntries}`);
+      if (first.stats.parquetFallbacks > 0)
+        console.log(`  files handed to parquet-wasm: ${first.stats.parquetFallbacks}`);
+      const speedup = median(wasm.map((x) => x.cpuMs)) / median(inline.map((x) => x.cpuMs));
+      console.log(
+        `sediment writer vs parquet-wasm (inline, per CPU-second, medians): ${fmt(speedup, 2)}x`,
+      );
+      if (baselines.length > 0) {
+        const ac = baselines.map((b) => b.appendCopyMs);
+        const acCpu = baselines.map((b) => b.appendCopyCpuMs);
+        console.log(
+          `DuckDB appender + COPY          : ${figures(w.rows, ac, acCpu)}  (values pre-extracted, 2048-row data chunks)`,
+        );
+        if (ROW_APPENDER) {
+          const rowAppender = await runBaseline(w, dir, 'rows');
           console.log(
-            `DuckDB row appender + COPY: ${krows(w.rows, rowAppender.appendCopyMs)}  (${fmt(rowAppender.appendCopyMs)} ms)`,
+            `DuckDB row appender + COPY      : ${krows(w.rows, rowAppender.appendCopyMs)}`,
           );
+        }
+        const fromIpc = baselines.map((b) => b.fromIpcMs);
         console.log(
-          `DuckDB from IPC           : ${krows(w.rows, baseline.fromIpcMs)}  (${fmt(baseline.fromIpcMs)} ms; decode + extract + append + COPY)`,
+          `DuckDB from IPC                 : best ${krows(w.rows, Math.min(...fromIpc))}  (decode + extract + append + COPY)`,
         );
-        console.log(`  DuckDB Parquet: ${fmt(baseline.bytes / w.rows, 1)} B/row`);
-        const ratio = baseline.appendCopyMs / mem.ms;
-        const ratioIpc = baseline.fromIpcMs / mem.ms;
+        console.log(`  DuckDB Parquet: ${fmt(baselines[0]!.bytes / w.rows, 1)} B/row`);
+        const ratioBest = Math.min(...ac) / Math.min(...mem.map((x) => x.ms));
+        const ratioMedian = median(ac) / median(mem.map((x) => x.ms));
+        const ratioCpuInline = median(acCpu) / median(inline.map((x) => x.cpuMs));
         console.log(
-          `ratio compactor / DuckDB appender+COPY: ${fmt(ratio, 2)}x  (vs from-IPC: ${fmt(ratioIpc, 2)}x)`,
+          `ratio compactor / DuckDB appender+COPY: ${fmt(ratioBest, 2)}x best, ${fmt(ratioMedian, 2)}x median (worker encoder, wall); ${fmt(ratioCpuInline, 2)}x per CPU-second (inline)`,
         );
         summary.push(
-          `${w.name.padEnd(6)} ${krows(w.rows, mem.ms).padStart(16)}  baseline ${krows(w.rows, baseline.appendCopyMs).padStart(16)}  ratio ${fmt(ratio, 2)}x  parquet ${fmt(mem.bytes / w.rows, 1)} vs ${fmt(baseline.bytes / w.rows, 1)} B/row  requests/Mrow ${perM(mem.requests)}`,
+          `${w.name.padEnd(6)} worker ${krows(w.rows, Math.min(...mem.map((x) => x.ms)))} best / ${krows(w.rows, median(mem.map((x) => x.ms)))} median; inline ${krows(w.rows, median(inline.map((x) => x.cpuMs)))} per CPU-s; DuckDB ${krows(w.rows, Math.min(...ac))} best; ratio ${fmt(ratioBest, 2)}x best, ${fmt(ratioMedian, 2)}x median, ${fmt(ratioCpuInline, 2)}x per CPU-s; vs parquet-wasm ${fmt(speedup, 2)}x; parquet ${fmt(first.bytes / w.rows, 1)} (wasm ${fmt(wasm[0]!.bytes / w.rows, 1)}, DuckDB ${fmt(baselines[0]!.bytes / w.rows, 1)}) B/row; requests/Mrow ${perM(first.requests)}`,
         );
       } else {
-        summary.push(`${w.name} ${krows(w.rows, mem.ms)}`);
+        summary.push(
+          `${w.name} worker ${krows(w.rows, Math.min(...mem.map((x) => x.ms)))} best / ${krows(w.rows, median(mem.map((x) => x.ms)))} median; inline ${krows(w.rows, median(inline.map((x) => x.cpuMs)))} per CPU-s; vs parquet-wasm ${fmt(speedup, 2)}x`,
+        );
       }
       console.log('');
     }
@@ -311,7 +376,7 @@ async function main() {
     await rm(dir, { recursive: true, force: true });
     await encoders.worker.close();
   }
-  console.log('## summary (memory store; ratio > 1 = compactor faster)');
+  console.log(`## summary (memory store; ratio > 1 = compactor faster; load ${loadavg()})`);
   for (const line of summary) console.log(line);
 }
 

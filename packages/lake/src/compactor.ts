@@ -45,7 +45,7 @@ import {
   quarantineKey,
 } from './layout.js';
 import { stderrLogger, type Logger } from './logger.js';
-import { joinIpcStream, type ParquetWriterKind } from './parquet-encoder.js';
+import type { ParquetWriterKind } from './parquet-encoder.js';
 import {
   InlineParquetEncoder,
   type ParquetEncoder,
@@ -906,7 +906,7 @@ export class Compactor implements AsyncDisposable {
       ]),
     };
     const encode = async (refs: readonly PieceRef[]) => {
-      const messages: Uint8Array[] = [];
+      const messages: Uint8Array[] = [group.schema.schemaMessage];
       const range = new TsRange();
       let rows = 0;
       for (const r of refs) {
@@ -914,8 +914,8 @@ export class Compactor implements AsyncDisposable {
         range.merge(r.piece.range);
         rows += r.piece.rows;
       }
-      const stream = joinIpcStream(group.schema.schemaMessage, messages);
-      return { bytes: await this.#encoder.encode(stream, opts), rows, range };
+      // Messages as they are: the encoder joins them if it needs one buffer.
+      return { bytes: await this.#encoder.encode(messages, opts), rows, range };
     };
     try {
       return [await encode(chunk)];

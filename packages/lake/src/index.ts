@@ -51,6 +51,7 @@ export {
   type EncodedParquet,
   encodeParquet,
   encodeParquetFile,
+  type IpcInput,
   joinIpcStream,
   type ParquetEncodeOptions,
   type ParquetWriterKind,

@@ -32,6 +32,9 @@ import { ParquetWriter } from './parquet-writer.js';
 
 export type ParquetWriterKind = 'sediment' | 'parquet-wasm';
 
+/** An Arrow IPC stream: joined, or its messages in order (schema first, no end marker). */
+export type IpcInput = Uint8Array | readonly Uint8Array[];
+
 export interface ParquetEncodeOptions {
   /** Maximum rows per row group. */
   readonly rowGroupRows: number;
@@ -83,17 +86,14 @@ let writer: ParquetWriter | undefined;
  * Writes one Parquet file from the joined stream with the configured writer.
  * @throws ParquetEncodeError when neither writer can write the stream.
  */
-export function encodeParquetFile(
-  stream: Uint8Array,
-  options: ParquetEncodeOptions,
-): EncodedParquet {
+export function encodeParquetFile(input: IpcInput, options: ParquetEncodeOptions): EncodedParquet {
   if ((options.writer ?? 'sediment') === 'parquet-wasm') {
-    return { bytes: encodeWithParquetWasm(stream, options), writer: 'parquet-wasm' };
+    return { bytes: encodeWithParquetWasm(joined(input), options), writer: 'parquet-wasm' };
   }
   let fallback: string;
   try {
     writer ??= new ParquetWriter();
-    const bytes = writer.writeStream(stream, {
+    const bytes = writer.writeStream(input, {
       rowGroupRows: options.rowGroupRows,
       createdBy: SEDIMENT_CREATED_BY,
       ...(options.keyValueMetadata ? { keyValueMetadata: options.keyValueMetadata } : {}),
@@ -104,14 +104,22 @@ export function encodeParquetFile(
     // Unsupported types, undecodable streams and bugs alike: parquet-wasm decides.
     fallback = describe(err);
   }
-  return { bytes: encodeWithParquetWasm(stream, options), writer: 'parquet-wasm', fallback };
+  return {
+    bytes: encodeWithParquetWasm(joined(input), options),
+    writer: 'parquet-wasm',
+    fallback,
+  };
+}
+
+function joined(input: IpcInput): Uint8Array {
+  return input instanceof Uint8Array ? input : joinIpcStream(input[0]!, input.slice(1));
 }
 
 /**
  * Writes one Parquet file from the joined stream (bytes only; see `encodeParquetFile`).
  * @throws ParquetEncodeError when neither writer can write the stream.
  */
-export function encodeParquet(stream: Uint8Array, options: ParquetEncodeOptions): Uint8Array {
+export function encodeParquet(stream: IpcInput, options: ParquetEncodeOptions): Uint8Array {
   return encodeParquetFile(stream, options).bytes;
 }
 

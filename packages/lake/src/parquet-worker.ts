@@ -14,11 +14,15 @@ import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { ParquetEncodeError, ParquetWorkerError } from './errors.js';
-import { encodeParquetFile, type ParquetEncodeOptions } from './parquet-encoder.js';
+import { END_OF_STREAM } from './ipc.js';
+import { encodeParquetFile, type IpcInput, type ParquetEncodeOptions } from './parquet-encoder.js';
 
-/** Encodes one joined IPC stream. May take ownership of (detach) `stream`'s buffer. */
+/**
+ * Encodes one IPC stream, joined or as its messages (schema first). May take ownership
+ * of (detach) a joined stream's buffer; messages are only read until the promise settles.
+ */
 export interface ParquetEncoder {
-  encode(stream: Uint8Array, options: ParquetEncodeOptions): Promise<Uint8Array>;
+  encode(input: IpcInput, options: ParquetEncodeOptions): Promise<Uint8Array>;
   close(): Promise<void>;
 }
 
@@ -33,8 +37,8 @@ export class InlineParquetEncoder implements ParquetEncoder {
   constructor(options: ParquetEncoderOptions = {}) {
     this.#onFallback = options.onFallback;
   }
-  async encode(stream: Uint8Array, options: ParquetEncodeOptions): Promise<Uint8Array> {
-    const r = encodeParquetFile(stream, options);
+  async encode(input: IpcInput, options: ParquetEncodeOptions): Promise<Uint8Array> {
+    const r = encodeParquetFile(input, options);
     if (r.fallback !== undefined) this.#onFallback?.(r.fallback);
     return r.bytes;
   }
@@ -60,7 +64,7 @@ const WORKER_SOURCE = `
   const describe = (err) => (err instanceof Error ? err.message : String(err));
   parentPort.on('message', (m) => {
     try {
-      const r = encodeParquetFile(new Uint8Array(m.stream), {
+      const r = encodeParquetFile(new Uint8Array(m.stream, 0, m.length), {
         rowGroupRows: m.rowGroupRows,
         dictionaryColumns: m.dictionaryColumns,
         keyValueMetadata: new Map(m.keyValueMetadata),
@@ -108,6 +112,8 @@ export class WorkerParquetEncoder implements ParquetEncoder {
   >();
   #closed = false;
   readonly #onFallback: ((reason: string) => void) | undefined;
+  /** Shared input buffers not in use. */
+  readonly #free: SharedArrayBuffer[] = [];
 
   constructor(options: ParquetEncoderOptions = {}) {
     this.#onFallback = options.onFallback;
@@ -136,28 +142,62 @@ export class WorkerParquetEncoder implements ParquetEncoder {
     return worker;
   }
 
-  encode(stream: Uint8Array, options: ParquetEncodeOptions): Promise<Uint8Array> {
+  encode(input: IpcInput, options: ParquetEncodeOptions): Promise<Uint8Array> {
     if (this.#closed) return Promise.reject(new ParquetWorkerError(new Error('encoder closed')));
     const worker = this.#start();
     const id = this.#nextId++;
-    // Transfer without copying when the view covers its whole buffer (joinIpcStream's do).
-    const whole = stream.byteOffset === 0 && stream.byteLength === stream.buffer.byteLength;
-    const buffer = whole ? (stream.buffer as ArrayBuffer) : stream.slice().buffer;
-    return new Promise((resolve, reject) => {
+    let stream: ArrayBuffer | SharedArrayBuffer;
+    let length: number;
+    let shared: SharedArrayBuffer | undefined;
+    const transfer: ArrayBuffer[] = [];
+    if (input instanceof Uint8Array) {
+      // Transfer without copying when the view covers its whole buffer.
+      const whole = input.byteOffset === 0 && input.byteLength === input.buffer.byteLength;
+      stream = whole ? (input.buffer as ArrayBuffer) : input.slice().buffer;
+      length = input.byteLength;
+      transfer.push(stream);
+    } else {
+      // Messages: joined into a pooled shared buffer, so that a file's input costs one
+      // memcpy and no fresh allocation (page faults on tens of MB per file add up).
+      length = END_OF_STREAM.length;
+      for (const m of input) length += m.length;
+      shared = this.#sharedBuffer(length);
+      const view = new Uint8Array(shared, 0, length);
+      let pos = 0;
+      for (const m of input) {
+        view.set(m, pos);
+        pos += m.length;
+      }
+      view.set(END_OF_STREAM, pos);
+      stream = shared;
+    }
+    return new Promise<Uint8Array>((resolve, reject) => {
       this.#pending.set(id, { resolve, reject });
       worker.postMessage(
         {
           id,
-          stream: buffer,
+          stream,
+          length,
           rowGroupRows: options.rowGroupRows,
           dictionaryColumns: [...options.dictionaryColumns],
           keyValueMetadata: [...(options.keyValueMetadata ?? new Map())],
           writer: options.writer,
           zstdLevel: options.zstdLevel,
         },
-        [buffer],
+        transfer,
       );
+    }).finally(() => {
+      if (shared) this.#free.push(shared);
     });
+  }
+
+  /** A free pooled buffer of at least `n` bytes (the pool keeps the largest two). */
+  #sharedBuffer(n: number): SharedArrayBuffer {
+    this.#free.sort((a, b) => b.byteLength - a.byteLength);
+    const fit = this.#free.findIndex((b) => b.byteLength >= n);
+    if (fit >= 0) return this.#free.splice(fit, 1)[0]!;
+    if (this.#free.length >= 2) this.#free.pop();
+    return new SharedArrayBuffer(Math.max(n, 1 << 20));
   }
 
   async close(): Promise<void> {

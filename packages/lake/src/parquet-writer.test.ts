@@ -267,7 +267,7 @@ describe('ParquetWriter (sediment writer)', () => {
     expect(await hyparquetRows(ours.bytes)).toEqual(await hyparquetRows(theirs.bytes));
   });
 
-  it('writes a dictionary column too large for one dictionary page as plain values', async () => {
+  it('writes dictionary columns and map keys too large for one dictionary page as plain values', async () => {
     const n = 70_000;
     const batch = recordBatch('big_dict', [
       ['timestamp', ts(Array.from({ length: n }, (_, i) => BigInt(i)))],
@@ -278,6 +278,8 @@ describe('ParquetWriter (sediment writer)', () => {
           0,
         ),
       ],
+      // Map keys get a dictionary built while writing; 70k distinct keys overflow it.
+      ['m', map(Array.from({ length: n }, (_, i) => [[`key-${i}`, 'x'] as const]))],
     ]);
     const ours = encodeParquetFile(joined([batch]), {
       rowGroupRows: 1 << 20,
@@ -287,6 +289,8 @@ describe('ParquetWriter (sediment writer)', () => {
     const rows = arrowRsRows(ours.bytes).rows;
     expect(rows.length).toBe(n);
     expect(JSON.parse(rows[n - 1]!).v).toBe(`value-${n - 1}`);
+    expect(rows[n - 1]).toContain(`key-${n - 1}`);
+    expect(await duckRows(ours.bytes)).toEqual(oracleRowsForDuck(batch).map((r) => canonical(r)));
     const stats = await duckStats(ours.bytes);
     expect(stats[1]).toMatchObject({ stats_min_value: 'value-0', stats_max_value: 'value-9999' });
   });

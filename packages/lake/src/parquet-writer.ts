@@ -131,6 +131,8 @@ interface Leaf {
   readonly maxRep: number;
   /** Statistics min/max are computed (not under a list/map). */
   readonly minMax: boolean;
+  /** The key column of a map (attribute names: few distinct values). */
+  readonly mapKey: boolean;
 }
 
 interface SchemaElement {
@@ -271,6 +273,7 @@ function planOf(schema: Schema): Plan {
     def: number,
     rep: number,
     inRepeated: boolean,
+    mapKey = false,
   ) => {
     const t = field.type as DataType;
     const nullable = field.nullable;
@@ -325,6 +328,7 @@ function planOf(schema: Schema): Plan {
             d + 1,
             rep + 1,
             true,
+            i === 0,
           );
         });
         return;
@@ -354,6 +358,7 @@ function planOf(schema: Schema): Plan {
       maxDef: d,
       maxRep: rep,
       minMax: !inRepeated,
+      mapKey,
     });
   };
   schema.fields.forEach((f, i) => {
@@ -671,6 +676,10 @@ export class ParquetWriter {
   readonly #scratch = new Scratch();
   /** The file being written (reused: it only grows; each file is copied out once). */
   readonly #out = new ByteSink(1 << 20);
+  /** Data pages of a chunk whose dictionary page is not written yet. */
+  readonly #chunkBuf = new ByteSink(1 << 20);
+  readonly #keys = new KeyDictionary();
+  #plainOnly = false;
   readonly #values = new ByteSink(1 << 20);
   readonly #page = new ByteSink(1 << 20);
   readonly #levels = new ByteSink(1 << 16);
@@ -683,13 +692,18 @@ export class ParquetWriter {
 
   /**
    * Writes one Parquet file from an Arrow IPC stream (schema, dictionary and record
-   * batch messages). Its schema message is embedded as `ARROW:schema`.
+   * batch messages), given whole or as its messages in order (schema first; no copy is
+   * made to join them). The schema message is embedded as `ARROW:schema`.
    * @throws UnsupportedParquetTypeError for types this writer does not handle; Arrow
    *   JS's errors for streams it cannot read.
    */
-  writeStream(stream: Uint8Array, options: ParquetWriterOptions): Uint8Array {
-    const schemaMessage = firstMessage(stream);
-    const reader = RecordBatchReader.from(stream);
+  writeStream(
+    input: Uint8Array | readonly Uint8Array[],
+    options: ParquetWriterOptions,
+  ): Uint8Array {
+    const schemaMessage = input instanceof Uint8Array ? firstMessage(input) : input[0];
+    if (!schemaMessage) throw new UnsupportedParquetTypeError('no schema message');
+    const reader = RecordBatchReader.from(input as Uint8Array);
     const batches: Data[] = [];
     let schema: Schema | undefined;
     for (const batch of reader) {
@@ -757,6 +771,16 @@ export class ParquetWriter {
       dictPageOffset: -1,
       stats: { nulls: 0 },
     };
+    // Map keys (attribute names) get a dictionary built on the fly: pages go to a side
+    // buffer until the dictionary page that must precede them is known. A chunk with
+    // too many distinct keys is written again, PLAIN.
+    const dyn = leaf.mapKey && leaf.kind === 'utf8' && !this.#plainOnly ? this.#keys : undefined;
+    const target = dyn ? this.#chunkBuf : out;
+    if (dyn) {
+      dyn.reset();
+      target.reset();
+      chunk.encodings.push(ENC_RLE_DICTIONARY);
+    }
     const stats = this.#stats;
     stats.reset();
     const wantMinMax = minMax && leaf.minMax;
@@ -791,14 +815,15 @@ export class ParquetWriter {
       if (leaf.maxDef > 0) levelsInto(body, this.#levels, sc.def, sc.levels, leaf.maxDef);
       if (leaf.kind === 'bool') {
         packBools(body, this.#bools, pageValues);
-      } else if (dict) {
-        const width = Math.max(1, bitWidthOf(dict.values.length - 1));
+      } else if (dict || dyn) {
+        const size = dict ? dict.values.length : dyn!.count;
+        const width = Math.max(1, bitWidthOf(size - 1));
         body.u8(width);
         encodeRleHybrid(body, this.#small, pageValues, width);
       } else body.bytes(values.view());
-      if (chunk.dataPageOffset < 0) chunk.dataPageOffset = out.pos;
+      if (chunk.dataPageOffset < 0) chunk.dataPageOffset = target.pos;
       chunk.numValues += sc.levels;
-      this.#emitPage(out, chunk, body.view(), level, PAGE_DATA, sc.levels);
+      this.#emitPage(target, chunk, body.view(), level, PAGE_DATA, sc.levels);
       sc.reset();
       values.reset();
       pageValues = 0;
@@ -820,6 +845,19 @@ export class ParquetWriter {
           pageValues = this.#gatherBools(ld, sc, before, pageValues, wantMinMax);
         } else if (dict) {
           pageValues = this.#gatherDict(ld, sc, before, pageValues, remap!, dict, wantMinMax);
+        } else if (dyn) {
+          pageValues = this.#gatherKeys(ld, sc, before, pageValues, dyn);
+          if (pageValues < 0) {
+            // Too many distinct keys: this chunk goes PLAIN.
+            sc.reset();
+            values.reset();
+            this.#plainOnly = true;
+            try {
+              return this.#writeChunk(out, leaf, batches, segments, level, pageBytes, minMax);
+            } finally {
+              this.#plainOnly = false;
+            }
+          }
         } else {
           encodeValues(values, leaf.kind, ld, sc, before, wantMinMax ? stats : undefined);
         }
@@ -831,8 +869,17 @@ export class ParquetWriter {
     flush();
     if (chunk.dataPageOffset < 0) {
       // No rows at all: an empty page keeps the chunk well-formed.
-      chunk.dataPageOffset = out.pos;
-      this.#emitPage(out, chunk, new Uint8Array(0), level, PAGE_DATA, 0);
+      chunk.dataPageOffset = target.pos;
+      this.#emitPage(target, chunk, new Uint8Array(0), level, PAGE_DATA, 0);
+    }
+    if (dyn) {
+      const body = this.#page;
+      body.reset();
+      dyn.writePlain(body);
+      chunk.dictPageOffset = out.pos;
+      this.#emitPage(out, chunk, body.view(), level, PAGE_DICTIONARY, dyn.count);
+      chunk.dataPageOffset += out.pos;
+      out.bytes(target.view());
     }
     chunk.stats.nulls = stats.nulls;
     if (wantMinMax && stats.has && stats.ok) {
@@ -843,6 +890,28 @@ export class ParquetWriter {
       }
     }
     return chunk;
+  }
+
+  /** Dictionary ids of the values in ranges [from, nRanges); -1 when the dictionary overflows. */
+  #gatherKeys(ld: Data, sc: Scratch, from: number, n: number, dyn: KeyDictionary): number {
+    const offsets = ld.valueOffsets as Int32Array;
+    const data = ld.values as Uint8Array;
+    if (this.#small.length < n + sc.values) {
+      const next = new Int32Array(Math.max(this.#small.length * 2, n + sc.values));
+      next.set(this.#small.subarray(0, n));
+      this.#small = next;
+    }
+    const dst = this.#small;
+    for (let k = from; k < sc.nRanges; k++) {
+      const a = sc.ranges[2 * k]!;
+      const b = sc.ranges[2 * k + 1]!;
+      for (let i = a; i < b; i++) {
+        const id = dyn.id(data, offsets[i]!, offsets[i + 1]!);
+        if (id < 0) return -1;
+        dst[n++] = id;
+      }
+    }
+    return n;
   }
 
   #gatherBools(ld: Data, sc: Scratch, from: number, n: number, mm: boolean): number {
@@ -950,6 +1019,87 @@ export class ParquetWriter {
 }
 
 const MAGIC = new Uint8Array([0x50, 0x41, 0x52, 0x31]); // PAR1
+
+/**
+ * A dictionary of byte strings built while writing (map keys): open addressing on an
+ * FNV-1a hash, values kept in one byte buffer. `id()` returns -1 once it would exceed
+ * MAX_DICT_VALUES values or MAX_DICT_BYTES bytes.
+ */
+class KeyDictionary {
+  count = 0;
+  #slots = new Int32Array(1024).fill(-1);
+  #hashes = new Int32Array(256);
+  #starts = new Int32Array(257);
+  readonly #bytes = new ByteSink(1 << 12);
+
+  reset(): void {
+    if (this.count > 0) this.#slots.fill(-1);
+    this.count = 0;
+    this.#bytes.reset();
+  }
+
+  id(data: Uint8Array, s: number, e: number): number {
+    let h = 0x811c9dc5 | 0;
+    for (let t = s; t < e; t++) h = Math.imul(h ^ data[t]!, 0x01000193);
+    const mask = this.#slots.length - 1;
+    const bytes = this.#bytes.buf;
+    const len = e - s;
+    for (let i = h & mask; ; i = (i + 1) & mask) {
+      const id = this.#slots[i]!;
+      if (id < 0) return this.#insert(i, h, data, s, e);
+      if (this.#hashes[id] !== h) continue;
+      const a = this.#starts[id]!;
+      if (this.#starts[id + 1]! - a !== len) continue;
+      let t = 0;
+      while (t < len && bytes[a + t] === data[s + t]) t++;
+      if (t === len) return id;
+    }
+  }
+
+  #insert(slot: number, h: number, data: Uint8Array, s: number, e: number): number {
+    const id = this.count;
+    if (id >= MAX_DICT_VALUES || this.#bytes.pos + (e - s) + 4 * (id + 1) > MAX_DICT_BYTES)
+      return -1;
+    if (id + 2 > this.#starts.length) {
+      const starts = new Int32Array(this.#starts.length * 2);
+      starts.set(this.#starts);
+      this.#starts = starts;
+      const hashes = new Int32Array(this.#hashes.length * 2);
+      hashes.set(this.#hashes);
+      this.#hashes = hashes;
+    }
+    this.#slots[slot] = id;
+    this.#hashes[id] = h;
+    this.#starts[id] = this.#bytes.pos;
+    this.#bytes.bytes(data.subarray(s, e));
+    this.#starts[id + 1] = this.#bytes.pos;
+    this.count = id + 1;
+    if (this.count * 2 > this.#slots.length) this.#grow();
+    return id;
+  }
+
+  #grow(): void {
+    const slots = new Int32Array(this.#slots.length * 2).fill(-1);
+    const mask = slots.length - 1;
+    for (let id = 0; id < this.count; id++) {
+      let i = this.#hashes[id]! & mask;
+      while (slots[i]! >= 0) i = (i + 1) & mask;
+      slots[i] = id;
+    }
+    this.#slots = slots;
+  }
+
+  /** The values in id order, PLAIN-encoded (a dictionary page body). */
+  writePlain(out: ByteSink): void {
+    const bytes = this.#bytes.buf;
+    for (let id = 0; id < this.count; id++) {
+      const a = this.#starts[id]!;
+      const b = this.#starts[id + 1]!;
+      out.u32(b - a);
+      out.bytes(bytes.subarray(a, b));
+    }
+  }
+}
 
 /** The first message (the schema) of an IPC stream, with its prefix and padding. */
 function firstMessage(stream: Uint8Array): Uint8Array {
