@@ -4,6 +4,7 @@ import type { Utf8Column } from './col-utf8.js';
 import { InvalidInputError } from './errors.js';
 import {
   F_ESCAPED,
+  F_HEX,
   F_INTEGER,
   type JsonTape,
   KEY_SHIFT,
@@ -519,13 +520,26 @@ export class JsonReader {
     const start = this.tape[v + 1]!;
     const end = this.tape[v + 2]!;
     let n = end - start;
-    // Byte length = length in UTF-16 units (what counts) unless non-ASCII or escaped.
-    let ascii = (w & F_ESCAPED) === 0;
-    const src = this.src;
-    for (let i = start; ascii && i < end; i++) ascii = src[i]! < 0x80;
-    if (!ascii) n = this.jsString(v).length;
+    if ((w & (F_ESCAPED | F_HEX)) === 0) {
+      // Plain hex digits: mark the entry, so appendHexLower copies it unchecked.
+      const src = this.src;
+      let flags = 0;
+      for (let i = start; i < end; i++) flags |= HEX_LOWER[src[i]!]!;
+      if ((flags & 0x80) === 0) this.tape[v] = w | F_HEX;
+    }
+    // The length that counts is in UTF-16 units: bytes unless escaped or non-ASCII.
+    if ((this.tape[v]! & F_HEX) === 0 && !this.isAsciiString(v)) n = this.jsString(v).length;
     if (n % 2 !== 0) this.fail(field, 'hex id has an odd number of digits');
     return n >>> 1;
+  }
+
+  /** True when string `v` has no escapes and only ASCII bytes. */
+  private isAsciiString(v: number): boolean {
+    if ((this.tape[v]! & F_ESCAPED) !== 0) return false;
+    const src = this.src;
+    const end = this.tape[v + 2]!;
+    for (let i = this.tape[v + 1]!; i < end; i++) if (src[i]! >= 0x80) return false;
+    return true;
   }
 
   /** True when string `v` holds only '0' digits. */
@@ -543,7 +557,22 @@ export class JsonReader {
 
   /** Appends hex id `v` in lowercase; digits other than 0-9a-fA-F are InvalidInputError. */
   appendHexLower(col: Utf8Column, v: number, field: string): void {
-    if ((this.tape[v]! & F_ESCAPED) !== 0) {
+    const w = this.tape[v]!;
+    if ((w & F_HEX) !== 0) {
+      // Known hex digits: OR 0x20 lowercases each of them, four at a time.
+      const start = this.tape[v + 1]!;
+      const n = this.tape[v + 2]! - start;
+      const pos = col.reserve(n);
+      const dv = col.view;
+      const sv = this.view;
+      let i = 0;
+      for (; i + 4 <= n; i += 4)
+        dv.setInt32(pos + i, sv.getInt32(start + i, true) | 0x20202020, true);
+      for (; i < n; i++) col.bytes[pos + i] = this.src[start + i]! | 0x20;
+      col.commit(pos + n);
+      return;
+    }
+    if ((w & F_ESCAPED) !== 0) {
       const s = this.jsString(v);
       let pos = col.reserve(s.length);
       const dst = col.bytes;

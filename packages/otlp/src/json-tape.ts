@@ -33,6 +33,8 @@ export const KIND_MASK = 15;
 export const F_ESCAPED = 16;
 /** Number: no fraction and no exponent. */
 export const F_INTEGER = 32;
+/** String: plain hex digits (set by the reader once it has checked them). */
+export const F_HEX = 64;
 /** A key's id (json-keys.ts) sits above the kind and flags. */
 export const KEY_SHIFT = 8;
 
@@ -79,6 +81,7 @@ export class JsonTape {
   length = 0;
   private readonly stack = new Int32Array(MAX_NESTING + 1);
   private readonly counts = new Int32Array(MAX_NESTING + 1);
+  private readonly objects = new Uint8Array(MAX_NESTING + 1);
   /** Id of the key `otherKey` scanned (a known key written with escapes), else 0. */
   private escapedKey = 0;
 
@@ -200,15 +203,15 @@ export class JsonTape {
       const v = view.getUint32(p, true);
       const a = v ^ 0x22222222;
       const b = v ^ 0x5c5c5c5c;
-      if (
-        (((a - 0x01010101) & ~a) | ((b - 0x01010101) & ~b) | ((v - 0x20202020) & ~v)) &
-        0x80808080
-      ) {
+      const m =
+        (((a - 0x01010101) & ~a) | ((b - 0x01010101) & ~b) | ((v - 0x20202020) & ~v)) & 0x80808080;
+      if (m !== 0) {
+        // The lowest flagged byte is exact (borrows only flag bytes above it).
+        p += (31 - Math.clz32(m & -m)) >>> 3;
         break;
       }
       p += 4;
     }
-    while (STRING_STOP[src[p]!] === 0) p++;
     if (src[p] === 34) return p;
     return -1 - this.stringRest(p);
   }
@@ -219,6 +222,7 @@ export class JsonTape {
     const n = this.size;
     const stack = this.stack;
     const counts = this.counts;
+    const objects = this.objects;
     let tape = this.tape;
     let p = 0;
     let c = src[0]!;
@@ -299,6 +303,7 @@ export class JsonTape {
         if (c !== (object ? 125 : 93)) {
           stack[depth] = top;
           counts[depth] = count;
+          objects[depth] = inObject ? 1 : 0;
           depth++;
           top = t;
           inObject = object;
@@ -394,7 +399,7 @@ export class JsonTape {
         if (depth === 0) break outer;
         top = stack[depth]!;
         count = counts[depth]!;
-        inObject = (tape[top]! & KIND_MASK) === T_OBJECT;
+        inObject = objects[depth] === 1;
       }
     }
     this.length = t;
