@@ -13,8 +13,10 @@
  * "append+COPY" (values already extracted from Arrow: the conservative one the ratio
  * uses) and "from IPC" (decode + extract + append + COPY: the compactor's input).
  *
- * Also: Parquet bytes per row for both, and object-store requests per million rows
- * (a counting wrapper around the store).
+ * Also: the same compactor with `parquetWriter: 'parquet-wasm'` (the writer before the
+ * TypeScript one), best and median wall-clock rates and rows per CPU-second of the
+ * process (modes interleaved, so load changes hit all alike), Parquet bytes per row,
+ * and object-store requests per million rows (a counting wrapper around the store).
  *
  *   node scripts/run-ts.mjs bench/compact.ts [--spans 200] [--logs 300] [--rows 512] [--repeat 3] [--row-appender]
  */
