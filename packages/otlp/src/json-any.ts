@@ -225,10 +225,15 @@ export function appendAnyValue(r: JsonReader, out: Utf8Column, v: number, field:
       out.appendAscii(r.base64(x, field).toString('base64'));
       return;
     default: {
+      // Both scratch stacks start empty (a decode that failed may have left entries).
       const w = text;
       w.n = 0;
+      keyStack.top = 0;
+      keyStack.byteTop = 0;
       writeJsonValue(r, kind, x, field, 1);
       out.appendBytes(w.bytes, w.view, 0, w.n);
+      if (w.bytes.length > RETAIN_SCRATCH) text = new TextBuffer();
+      if (keyStack.bytes.length > RETAIN_SCRATCH) keyStack = new KeyStack();
     }
   }
 }
@@ -259,6 +264,9 @@ function writeInt(r: JsonReader, x: number, field: string, dst: Uint8Array, pos:
   return writeInt64Decimal(r.lo, r.hi, dst, pos);
 }
 
+/** Scratch buffers larger than this are dropped after use (one huge value does not pin them). */
+const RETAIN_SCRATCH = 1024 * 1024;
+
 /** Growable scratch for JSON text of arrays and key/value lists. */
 class TextBuffer {
   bytes = new Uint8Array(1024);
@@ -282,7 +290,7 @@ class TextBuffer {
     for (let i = 0; i < s.length; i++) b[this.n++] = s.charCodeAt(i);
   }
 }
-const text = new TextBuffer();
+let text = new TextBuffer();
 
 /** Key bytes of the key/value lists being rendered (a stack: lists nest). */
 class KeyStack {
@@ -311,7 +319,7 @@ class KeyStack {
     this.byteTop += n;
   }
 }
-const keyStack = new KeyStack();
+let keyStack = new KeyStack();
 
 /** A non-scalar or nested AnyValue member as JSON text, appended to `text`. */
 function writeJsonValue(

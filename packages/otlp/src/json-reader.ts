@@ -62,6 +62,11 @@ export class JsonReader {
     this.buf = t.buf;
     this.tape = t.tape;
     this.depth = 0;
+    if (this.esc.length > 1024 * 1024) {
+      // Do not pin the scratch of one huge escaped string.
+      this.esc = new Uint8Array(256);
+      this.escView = new DataView(this.esc.buffer);
+    }
   }
 
   // ---- positions and errors -------------------------------------------------------
