@@ -56,6 +56,8 @@ export class CollectorRunner {
       targetFileBytes: config.targetFileSize,
       maxFileAgeMs: config.maxFileAge,
       rowGroupRows: config.rowGroupRows,
+      parquetWriter: config.parquetWriter,
+      zstdLevel: config.parquetZstdLevel,
       orphanGracePeriodMs: config.orphanGrace,
       dedupWindowMs: config.dedupWindow,
       logger: options.logger.child({ component: 'compactor' }),

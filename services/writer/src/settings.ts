@@ -182,6 +182,22 @@ export const writerSettings = {
     description: 'Rows per Parquet row group.',
     services: ['writer', 'start'],
   }),
+  parquetWriter: setting.oneOf(['sediment', 'parquet-wasm'], {
+    env: 'SEDIMENT_PARQUET_WRITER',
+    default: 'sediment',
+    description:
+      "Parquet encoder: sediment (built-in, ~2x faster, straight from Arrow buffers; types it does not cover fall back per file) or parquet-wasm (Apache arrow-rs compiled to wasm). Both write TIMESTAMP(NANOS, UTC), zstd, the same schema.",
+    services: ['writer', 'start'],
+  }),
+  parquetZstdLevel: setting.int({
+    env: 'SEDIMENT_PARQUET_ZSTD_LEVEL',
+    default: 1,
+    min: 1,
+    max: 19,
+    description:
+      'zstd level of Parquet pages with the sediment encoder (parquet-wasm always uses its own default).',
+    services: ['writer', 'start'],
+  }),
   orphanGrace: setting.duration({
     env: 'SEDIMENT_ORPHAN_GRACE',
     default: 3_600_000,
