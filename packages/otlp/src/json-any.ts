@@ -156,6 +156,7 @@ export function readAttributes(r: JsonReader, map: MapColumn, v: number, field: 
     // The shape SDKs write, {"key": "…", "value": {"<one member>": …}}, with no
     // escapes in the key, is read here directly.
     if (
+      tape[e] === T_OBJECT &&
       tape[e + 1] === 2 &&
       tape[e + 3] === KEY_STRING &&
       tape[e + 6] === VALUE_OBJECT &&
