@@ -182,6 +182,11 @@ export class BlockColumns {
     this.length = 0;
   }
 
+  /** Records the rows not yet covered, up to `rows`, as the context's resource and scope. */
+  fillTo(rows: number, ctx: BlockContext): void {
+    this.fill(rows - this.length, ctx);
+  }
+
   /** Records `count` more rows of the context's resource and scope. */
   fill(count: number, ctx: BlockContext): void {
     if (count <= 0) return;

@@ -1,13 +1,9 @@
 import { estimateRows } from './batch.js';
-import { acquireBlockContext, type BlockContext } from './block.js';
-import { Budget, defaultOutputLimit } from './budget.js';
-import { readResource, readScope, scanHeader } from './proto-block.js';
-import { ProtoReader } from './proto-reader.js';
+import { ProtoRequestDecoder } from './proto-request.js';
 import { appendAnyValue, readKeyValue } from './proto-values.js';
-import { Rejections } from './rejections.js';
-import { isZero } from './text.js';
-import type { DecodeOptions, DecodeResult } from './result.js';
+import { type DecodeOptions, type DecodeResult, tableResult } from './result.js';
 import { acquireLogsColumns, type LogsColumns } from './table-logs.js';
+import { isZero } from './text.js';
 
 const LOG_KNOWN = 0b1111111101110; // fields 1..3, 5..12 (4 is reserved)
 
@@ -19,91 +15,23 @@ const LOG_KNOWN = 0b1111111101110; // fields 1..3, 5..12 (4 is reserved)
 export function decodeLogs(bytes: Uint8Array, options: DecodeOptions = {}): DecodeResult {
   const d = new LogsDecoder(bytes, options);
   d.run();
-  const rows = d.cols.rows;
-  const message = d.rejections.message();
-  return {
-    tables: rows > 0 ? [{ table: 'logs', batch: d.cols.finish() }] : [],
-    rows,
-    rejected: d.rejections.count,
-    ...(message === undefined ? {} : { rejectedMessage: message }),
-  };
+  return tableResult('logs', d.cols, d.rejections);
 }
 
-class LogsDecoder {
-  readonly r: ProtoReader;
+class LogsDecoder extends ProtoRequestDecoder {
   readonly cols: LogsColumns;
-  readonly ctx: BlockContext;
-  readonly rejections = new Rejections('log records');
-  private readonly header = new Int32Array(4);
-  private ri = 0;
-  private si = 0;
 
   constructor(bytes: Uint8Array, options: DecodeOptions) {
-    const budget = new Budget(options.maxOutputBytes ?? defaultOutputLimit(bytes.length));
-    this.r = new ProtoReader(bytes);
-    this.cols = acquireLogsColumns(budget, estimateRows(bytes.length, 250));
-    this.ctx = acquireBlockContext(budget);
+    super(bytes, options, 'log records');
+    this.cols = acquireLogsColumns(this.budget, estimateRows(bytes.length, 250));
   }
 
-  run(): void {
-    const r = this.r;
-    const end = r.len;
-    while (r.pos < end) {
-      const tag = r.varint();
-      if (tag === 10) {
-        const e = r.lenEnd(end);
-        this.resourceLogs(r.pos, e);
-        r.pos = e;
-        this.ri++;
-      } else {
-        r.skip(tag, end, 1 << 1);
-      }
-    }
-    r.checkEnd(end);
+  protected endScope(): void {
+    this.cols.block.fillTo(this.cols.rows, this.ctx);
   }
 
-  private resourceLogs(start: number, end: number): void {
-    const r = this.r;
-    const h = this.header;
-    scanHeader(r, start, end, h);
-    readResource(r, this.ctx, h[0]!, h[1]!, h[2]!, h[3]!);
-    this.si = 0;
-    r.pos = start;
-    while (r.pos < end) {
-      const tag = r.varint();
-      if (tag === 18) {
-        const e = r.lenEnd(end);
-        this.scopeLogs(r.pos, e);
-        this.si++;
-        r.pos = e;
-      } else {
-        r.skip(tag, end, 0); // validated by scanHeader
-      }
-    }
-  }
-
-  private scopeLogs(start: number, end: number): void {
-    const r = this.r;
-    const h = this.header;
-    scanHeader(r, start, end, h);
-    readScope(r, this.ctx, h[0]!, h[1]!, h[2]!, h[3]!);
-    const first = this.cols.rows;
-    let ki = 0;
-    r.pos = start;
-    while (r.pos < end) {
-      const tag = r.varint();
-      if (tag === 18) {
-        const e = r.lenEnd(end);
-        this.record(r.pos, e, ki++);
-        r.pos = e;
-      } else {
-        r.skip(tag, end, 0);
-      }
-    }
-    this.cols.block.fill(this.cols.rows - first, this.ctx);
-  }
-
-  private record(start: number, end: number, ki: number): void {
+  /** Decodes LogRecord `ki` of the current scope. */
+  protected item(start: number, end: number, ki: number): void {
     const r = this.r;
     const c = this.cols;
     const buf = r.buf;

@@ -1,13 +1,9 @@
 import { estimateRows } from './batch.js';
-import { acquireBlockContext, type BlockContext } from './block.js';
-import { Budget, defaultOutputLimit } from './budget.js';
 import type { Int64Column } from './col-fixed.js';
-import { readResource, readScope, scanHeader } from './proto-block.js';
-import { ProtoReader } from './proto-reader.js';
+import type { ProtoReader } from './proto-reader.js';
+import { ProtoRequestDecoder } from './proto-request.js';
 import { readKeyValue } from './proto-values.js';
-import { Rejections } from './rejections.js';
-import type { DecodedTable, DecodeOptions, DecodeResult } from './result.js';
-import { TABLE_NAMES } from './schemas.js';
+import { type DecodeOptions, type DecodeResult, metricsResult } from './result.js';
 import {
   type ExemplarColumns,
   type ExpHistogramColumns,
@@ -49,95 +45,17 @@ export function decodeMetrics(bytes: Uint8Array, options: DecodeOptions = {}): D
   return metricsResult(d.tables, d.rejections);
 }
 
-/** Builds the result of a metrics decode (shared with the JSON decoder). */
-export function metricsResult(tables: MetricsTables, rejections: Rejections): DecodeResult {
-  const out: DecodedTable[] = [];
-  for (const name of TABLE_NAMES) {
-    const t = tables.all.find((x) => x.table === name);
-    if (t !== undefined && t.rows > 0) out.push({ table: name, batch: t.finish() });
-  }
-  const message = rejections.message();
-  return {
-    tables: out,
-    rows: tables.totalRows,
-    rejected: rejections.count,
-    ...(message === undefined ? {} : { rejectedMessage: message }),
-  };
-}
-
-class MetricsDecoder {
-  readonly r: ProtoReader;
+class MetricsDecoder extends ProtoRequestDecoder {
   readonly tables: MetricsTables;
-  readonly ctx: BlockContext;
-  readonly rejections = new Rejections('data points');
-  private readonly header = new Int32Array(4);
-  private ri = 0;
-  private si = 0;
   private mi = 0;
   private dataName = '';
 
   constructor(bytes: Uint8Array, options: DecodeOptions) {
-    const budget = new Budget(options.maxOutputBytes ?? defaultOutputLimit(bytes.length));
-    this.r = new ProtoReader(bytes);
-    this.tables = new MetricsTables(budget, estimateRows(bytes.length, 300));
-    this.ctx = acquireBlockContext(budget);
+    super(bytes, options, 'data points');
+    this.tables = new MetricsTables(this.budget, estimateRows(bytes.length, 300));
   }
 
-  run(): void {
-    const r = this.r;
-    const end = r.len;
-    while (r.pos < end) {
-      const tag = r.varint();
-      if (tag === 10) {
-        const e = r.lenEnd(end);
-        this.resourceMetrics(r.pos, e);
-        r.pos = e;
-        this.ri++;
-      } else {
-        r.skip(tag, end, 1 << 1);
-      }
-    }
-    r.checkEnd(end);
-  }
-
-  private resourceMetrics(start: number, end: number): void {
-    const r = this.r;
-    const h = this.header;
-    scanHeader(r, start, end, h);
-    readResource(r, this.ctx, h[0]!, h[1]!, h[2]!, h[3]!);
-    this.si = 0;
-    r.pos = start;
-    while (r.pos < end) {
-      const tag = r.varint();
-      if (tag === 18) {
-        const e = r.lenEnd(end);
-        this.scopeMetrics(r.pos, e);
-        this.si++;
-        r.pos = e;
-      } else {
-        r.skip(tag, end, 0); // validated by scanHeader
-      }
-    }
-  }
-
-  private scopeMetrics(start: number, end: number): void {
-    const r = this.r;
-    const h = this.header;
-    scanHeader(r, start, end, h);
-    readScope(r, this.ctx, h[0]!, h[1]!, h[2]!, h[3]!);
-    this.mi = 0;
-    r.pos = start;
-    while (r.pos < end) {
-      const tag = r.varint();
-      if (tag === 18) {
-        const e = r.lenEnd(end);
-        this.metric(r.pos, e);
-        this.mi++;
-        r.pos = e;
-      } else {
-        r.skip(tag, end, 0);
-      }
-    }
+  protected endScope(): void {
     this.tables.fillScope(this.ctx);
   }
 
@@ -147,7 +65,8 @@ class MetricsDecoder {
       `resource_metrics[${ri}].scope_metrics[${si}].metrics[${mi}].${dataName}.data_points[${pi}]`;
   }
 
-  private metric(start: number, end: number): void {
+  /** Decodes Metric `mi` of the current scope (all its data points). */
+  protected item(start: number, end: number, mi: number): void {
     const r = this.r;
     const buf = r.buf;
     let ns = 0;
@@ -159,6 +78,7 @@ class MetricsDecoder {
     let dataTag = 0;
     let dataS = 0;
     let dataE = 0;
+    this.mi = mi;
     r.pos = start;
     while (r.pos < end) {
       const tag = r.varint();

@@ -1,13 +1,9 @@
 import { estimateRows } from './batch.js';
-import { acquireBlockContext, type BlockContext } from './block.js';
-import { Budget, defaultOutputLimit } from './budget.js';
-import { readResource, readScope, scanHeader } from './proto-block.js';
-import { ProtoReader } from './proto-reader.js';
+import { ProtoRequestDecoder } from './proto-request.js';
 import { readKeyValue } from './proto-values.js';
-import { Rejections } from './rejections.js';
-import { isZero } from './text.js';
-import type { DecodeOptions, DecodeResult } from './result.js';
+import { type DecodeOptions, type DecodeResult, tableResult } from './result.js';
 import { acquireSpansColumns, type SpansColumns } from './table-spans.js';
+import { isZero } from './text.js';
 
 const SPAN_KNOWN = 0x1fffe; // fields 1..16
 const EVENT_KNOWN = 0b11110;
@@ -22,88 +18,19 @@ const STATUS_KNOWN = 0b1100;
 export function decodeTraces(bytes: Uint8Array, options: DecodeOptions = {}): DecodeResult {
   const d = new TracesDecoder(bytes, options);
   d.run();
-  const rows = d.cols.rows;
-  const message = d.rejections.message();
-  return {
-    tables: rows > 0 ? [{ table: 'spans', batch: d.cols.finish() }] : [],
-    rows,
-    rejected: d.rejections.count,
-    ...(message === undefined ? {} : { rejectedMessage: message }),
-  };
+  return tableResult('spans', d.cols, d.rejections);
 }
 
-class TracesDecoder {
-  readonly r: ProtoReader;
+class TracesDecoder extends ProtoRequestDecoder {
   readonly cols: SpansColumns;
-  readonly ctx: BlockContext;
-  readonly rejections = new Rejections('spans');
-  private readonly header = new Int32Array(4);
-  private ri = 0;
-  private si = 0;
 
   constructor(bytes: Uint8Array, options: DecodeOptions) {
-    const budget = new Budget(options.maxOutputBytes ?? defaultOutputLimit(bytes.length));
-    this.r = new ProtoReader(bytes);
-    this.cols = acquireSpansColumns(budget, estimateRows(bytes.length, 400));
-    this.ctx = acquireBlockContext(budget);
+    super(bytes, options, 'spans');
+    this.cols = acquireSpansColumns(this.budget, estimateRows(bytes.length, 400));
   }
 
-  run(): void {
-    const r = this.r;
-    const end = r.len;
-    while (r.pos < end) {
-      const tag = r.varint();
-      if (tag === 10) {
-        const e = r.lenEnd(end);
-        this.resourceSpans(r.pos, e);
-        r.pos = e;
-        this.ri++;
-      } else {
-        r.skip(tag, end, 1 << 1);
-      }
-    }
-    r.checkEnd(end);
-  }
-
-  private resourceSpans(start: number, end: number): void {
-    const r = this.r;
-    const h = this.header;
-    scanHeader(r, start, end, h);
-    readResource(r, this.ctx, h[0]!, h[1]!, h[2]!, h[3]!);
-    this.si = 0;
-    r.pos = start;
-    while (r.pos < end) {
-      const tag = r.varint();
-      if (tag === 18) {
-        const e = r.lenEnd(end);
-        this.scopeSpans(r.pos, e);
-        this.si++;
-        r.pos = e;
-      } else {
-        r.skip(tag, end, 0); // fields other than 2 were validated by scanHeader
-      }
-    }
-  }
-
-  private scopeSpans(start: number, end: number): void {
-    const r = this.r;
-    const h = this.header;
-    scanHeader(r, start, end, h);
-    readScope(r, this.ctx, h[0]!, h[1]!, h[2]!, h[3]!);
-    const first = this.cols.rows;
-    let ki = 0;
-    r.pos = start;
-    while (r.pos < end) {
-      const tag = r.varint();
-      if (tag === 18) {
-        const e = r.lenEnd(end);
-        this.span(r.pos, e, ki++);
-        r.pos = e;
-      } else {
-        r.skip(tag, end, 0); // validated by scanHeader
-      }
-    }
-    this.cols.block.fill(this.cols.rows - first, this.ctx);
+  protected endScope(): void {
+    this.cols.block.fillTo(this.cols.rows, this.ctx);
   }
 
   private reject(reason: string, ki: number): void {
@@ -112,7 +39,8 @@ class TracesDecoder {
     this.cols.rollbackRow();
   }
 
-  private span(start: number, end: number, ki: number): void {
+  /** Decodes Span `ki` of the current scope. */
+  protected item(start: number, end: number, ki: number): void {
     const r = this.r;
     const c = this.cols;
     const buf = r.buf;

@@ -2,7 +2,6 @@ import { estimateRows } from './batch.js';
 import { acquireBlockContext, type BlockContext } from './block.js';
 import { Budget, defaultOutputLimit } from './budget.js';
 import type { Float64Column, Int64Column } from './col-fixed.js';
-import { metricsResult } from './decode-metrics.js';
 import { readAttributes } from './json-any.js';
 import { readJsonResource, readJsonScope } from './json-block.js';
 import {
@@ -68,10 +67,10 @@ import {
   K_ZERO_THRESHOLD,
   K_ZERO_THRESHOLD_,
 } from './json-keys.js';
-import { jsonReader, type JsonReader } from './json-reader.js';
+import { type JsonReader, jsonReader } from './json-reader.js';
 import { KEY_SHIFT, KIND_MASK, scanJson, T_ARRAY, T_NUMBER } from './json-tape.js';
 import { Rejections } from './rejections.js';
-import type { DecodeOptions, DecodeResult } from './result.js';
+import { type DecodeOptions, type DecodeResult, metricsResult } from './result.js';
 import {
   type ExemplarColumns,
   type ExpHistogramColumns,

@@ -1,5 +1,7 @@
 import type { RecordBatch } from 'apache-arrow';
-import type { TableName } from './schemas.js';
+import type { Rejections } from './rejections.js';
+import { TABLE_NAMES, type TableName } from './schemas.js';
+import type { MetricsTables } from './table-metrics.js';
 
 /** One non-empty table of a decoded request. */
 export interface DecodedTable {
@@ -27,4 +29,36 @@ export interface DecodeOptions {
    * Default: 128 MiB + 32 × the input size.
    */
   readonly maxOutputBytes?: number;
+}
+
+/** The result of a decode into one table (`spans` or `logs`). */
+export function tableResult(
+  table: TableName,
+  cols: { readonly rows: number; finish(): RecordBatch },
+  rejections: Rejections,
+): DecodeResult {
+  const rows = cols.rows;
+  const message = rejections.message();
+  return {
+    tables: rows > 0 ? [{ table, batch: cols.finish() }] : [],
+    rows,
+    rejected: rejections.count,
+    ...(message === undefined ? {} : { rejectedMessage: message }),
+  };
+}
+
+/** The result of a metrics decode: the tables with rows, in TABLE_NAMES order. */
+export function metricsResult(tables: MetricsTables, rejections: Rejections): DecodeResult {
+  const out: DecodedTable[] = [];
+  for (const name of TABLE_NAMES) {
+    const t = tables.all.find((x) => x.table === name);
+    if (t !== undefined && t.rows > 0) out.push({ table: name, batch: t.finish() });
+  }
+  const message = rejections.message();
+  return {
+    tables: out,
+    rows: tables.totalRows,
+    rejected: rejections.count,
+    ...(message === undefined ? {} : { rejectedMessage: message }),
+  };
 }

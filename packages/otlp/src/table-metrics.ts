@@ -552,7 +552,7 @@ export class MetricsTables {
 
   /** Ends a scope: copies the resource/scope block onto every table's new rows. */
   fillScope(ctx: BlockContext): void {
-    for (const t of this.all) t.block.fill(t.rows - t.block.length, ctx);
+    for (const t of this.all) t.block.fillTo(t.rows, ctx);
   }
 
   /** Total rows over all tables. */

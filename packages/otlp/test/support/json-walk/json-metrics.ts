@@ -2,7 +2,7 @@ import { estimateRows } from '../../../src/batch.js';
 import { acquireBlockContext, type BlockContext } from '../../../src/block.js';
 import { Budget, defaultOutputLimit } from '../../../src/budget.js';
 import type { Int64Column } from '../../../src/col-fixed.js';
-import { metricsResult } from '../../../src/decode-metrics.js';
+import { metricsResult } from '../../../src/result.js';
 import { readJsonResource, readJsonScope } from './json-block.js';
 import {
   isZeroHex,
