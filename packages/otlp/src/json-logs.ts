@@ -1,8 +1,5 @@
 import { estimateRows } from './batch.js';
-import { acquireBlockContext, type BlockContext } from './block.js';
-import { Budget, defaultOutputLimit } from './budget.js';
 import { appendAnyValue, readAttributes } from './json-any.js';
-import { readJsonResource, readJsonScope } from './json-block.js';
 import {
   K_ATTRIBUTES,
   K_BODY,
@@ -15,12 +12,8 @@ import {
   K_LOG_RECORDS_,
   K_OBSERVED_TIME,
   K_OBSERVED_TIME_,
-  K_RESOURCE,
   K_RESOURCE_LOGS,
   K_RESOURCE_LOGS_,
-  K_SCHEMA_URL,
-  K_SCHEMA_URL_,
-  K_SCOPE,
   K_SCOPE_LOGS,
   K_SCOPE_LOGS_,
   K_SEVERITY_NUMBER,
@@ -34,10 +27,9 @@ import {
   K_TRACE_ID,
   K_TRACE_ID_,
 } from './json-keys.js';
-import { jsonReader, type JsonReader } from './json-reader.js';
-import { KEY_SHIFT, KIND_MASK, scanJson, T_ARRAY } from './json-tape.js';
-import { Rejections } from './rejections.js';
-import type { DecodeOptions, DecodeResult } from './result.js';
+import { JsonRequestDecoder, type JsonRequestShape } from './json-request.js';
+import { KEY_SHIFT, KIND_MASK, T_ARRAY } from './json-tape.js';
+import { type DecodeOptions, type DecodeResult, tableResult } from './result.js';
 import { acquireLogsColumns, type LogsColumns } from './table-logs.js';
 
 const SEVERITIES: Readonly<Record<string, number>> = Object.fromEntries(
@@ -78,126 +70,37 @@ export function decodeLogsJson(
   input: Uint8Array | string,
   options: DecodeOptions = {},
 ): DecodeResult {
-  const r = jsonReader(scanJson(input));
-  const size = input.length;
-  const budget = new Budget(options.maxOutputBytes ?? defaultOutputLimit(size));
-  const d = new LogsJsonDecoder(r, budget, estimateRows(size, 600));
+  const d = new LogsJsonDecoder(input, options);
   d.run();
-  const rows = d.cols.rows;
-  const message = d.rejections.message();
-  return {
-    tables: rows > 0 ? [{ table: 'logs', batch: d.cols.finish() }] : [],
-    rows,
-    rejected: d.rejections.count,
-    ...(message === undefined ? {} : { rejectedMessage: message }),
-  };
+  return tableResult('logs', d.cols, d.rejections);
 }
 
-class LogsJsonDecoder {
+const LOGS_REQUEST: JsonRequestShape = {
+  resources: K_RESOURCE_LOGS,
+  resources_: K_RESOURCE_LOGS_,
+  resourcesField: 'resource_logs',
+  scopes: K_SCOPE_LOGS,
+  scopes_: K_SCOPE_LOGS_,
+  scopesField: 'scope_logs',
+  items: K_LOG_RECORDS,
+  items_: K_LOG_RECORDS_,
+  itemsField: 'log_records',
+};
+
+class LogsJsonDecoder extends JsonRequestDecoder {
   readonly cols: LogsColumns;
-  readonly ctx: BlockContext;
-  readonly rejections = new Rejections('log records');
 
-  constructor(
-    private readonly r: JsonReader,
-    budget: Budget,
-    rows: number,
-  ) {
-    this.cols = acquireLogsColumns(budget, rows);
-    this.ctx = acquireBlockContext(budget);
+  constructor(input: Uint8Array | string, options: DecodeOptions) {
+    super(input, options, LOGS_REQUEST, 'log records');
+    this.cols = acquireLogsColumns(this.budget, estimateRows(input.length, 600));
   }
 
-  run(): void {
-    const r = this.r;
-    const tape = r.tape;
-    const rls = r.or(r.member(0, K_RESOURCE_LOGS), r.member(0, K_RESOURCE_LOGS_));
-    const nr = r.array(rls, 'resource_logs');
-    r.enter('resource_logs');
-    for (let ri = 0, e = rls + 3; ri < nr; ri++, e = r.next(e)) {
-      r.at(ri);
-      r.item(e, '');
-      let resource = -1;
-      let urlC = -1;
-      let urlS = -1;
-      let scopesC = -1;
-      let scopesS = -1;
-      for (let i = 0, n = tape[e + 1]!, x = e + 3; i < n; i++) {
-        switch (tape[x]! >>> KEY_SHIFT) {
-          case K_RESOURCE:
-            resource = x;
-            break;
-          case K_SCHEMA_URL:
-            urlC = x;
-            break;
-          case K_SCHEMA_URL_:
-            urlS = x;
-            break;
-          case K_SCOPE_LOGS:
-            scopesC = x;
-            break;
-          case K_SCOPE_LOGS_:
-            scopesS = x;
-            break;
-        }
-        x = (tape[x]! & KIND_MASK) <= T_ARRAY ? tape[x + 2]! : x + 3;
-      }
-      readJsonResource(r, this.ctx, resource, r.or(urlC, urlS));
-      const sls = r.or(scopesC, scopesS);
-      const ns = r.array(sls, 'scope_logs');
-      r.enter('scope_logs');
-      for (let si = 0, f = sls + 3; si < ns; si++, f = r.next(f)) {
-        r.at(si);
-        r.item(f, '');
-        this.scopeLogs(f);
-      }
-      r.leave();
-    }
-    r.leave();
+  protected endScope(): void {
+    this.cols.block.fillTo(this.cols.rows, this.ctx);
   }
 
-  private scopeLogs(f: number): void {
-    const r = this.r;
-    const tape = r.tape;
-    let scope = -1;
-    let urlC = -1;
-    let urlS = -1;
-    let recordsC = -1;
-    let recordsS = -1;
-    for (let i = 0, n = tape[f + 1]!, x = f + 3; i < n; i++) {
-      switch (tape[x]! >>> KEY_SHIFT) {
-        case K_SCOPE:
-          scope = x;
-          break;
-        case K_SCHEMA_URL:
-          urlC = x;
-          break;
-        case K_SCHEMA_URL_:
-          urlS = x;
-          break;
-        case K_LOG_RECORDS:
-          recordsC = x;
-          break;
-        case K_LOG_RECORDS_:
-          recordsS = x;
-          break;
-      }
-      x = (tape[x]! & KIND_MASK) <= T_ARRAY ? tape[x + 2]! : x + 3;
-    }
-    readJsonScope(r, this.ctx, scope, r.or(urlC, urlS));
-    const records = r.or(recordsC, recordsS);
-    const n = r.array(records, 'log_records');
-    const first = this.cols.rows;
-    r.enter('log_records');
-    for (let ki = 0, l = records + 3; ki < n; ki++, l = tape[l + 2]!) {
-      r.at(ki);
-      r.item(l, '');
-      this.record(l);
-    }
-    r.leave();
-    this.cols.block.fill(this.cols.rows - first, this.ctx);
-  }
-
-  private record(l: number): void {
+  /** Decodes the LogRecord at tape index `l`. */
+  protected item(l: number): void {
     const r = this.r;
     const c = this.cols;
     const tape = r.tape;

@@ -1,9 +1,6 @@
 import { estimateRows } from './batch.js';
-import { acquireBlockContext, type BlockContext } from './block.js';
-import { Budget, defaultOutputLimit } from './budget.js';
 import type { Float64Column, Int64Column } from './col-fixed.js';
 import { readAttributes } from './json-any.js';
-import { readJsonResource, readJsonScope } from './json-block.js';
 import {
   K_AS_DOUBLE,
   K_AS_DOUBLE_,
@@ -39,13 +36,9 @@ import {
   K_QUANTILE,
   K_QUANTILE_VALUES,
   K_QUANTILE_VALUES_,
-  K_RESOURCE,
   K_RESOURCE_METRICS,
   K_RESOURCE_METRICS_,
   K_SCALE,
-  K_SCHEMA_URL,
-  K_SCHEMA_URL_,
-  K_SCOPE,
   K_SCOPE_METRICS,
   K_SCOPE_METRICS_,
   K_SPAN_ID,
@@ -67,9 +60,8 @@ import {
   K_ZERO_THRESHOLD,
   K_ZERO_THRESHOLD_,
 } from './json-keys.js';
-import { type JsonReader, jsonReader } from './json-reader.js';
-import { KEY_SHIFT, KIND_MASK, scanJson, T_ARRAY, T_NUMBER } from './json-tape.js';
-import { Rejections } from './rejections.js';
+import { JsonRequestDecoder, type JsonRequestShape } from './json-request.js';
+import { KEY_SHIFT, KIND_MASK, T_ARRAY, T_NUMBER } from './json-tape.js';
 import { type DecodeOptions, type DecodeResult, metricsResult } from './result.js';
 import {
   type ExemplarColumns,
@@ -99,109 +91,39 @@ export function decodeMetricsJson(
   input: Uint8Array | string,
   options: DecodeOptions = {},
 ): DecodeResult {
-  const r = jsonReader(scanJson(input));
-  const size = input.length;
-  const budget = new Budget(options.maxOutputBytes ?? defaultOutputLimit(size));
-  const d = new MetricsJsonDecoder(r, budget, estimateRows(size, 800));
+  const d = new MetricsJsonDecoder(input, options);
   d.run();
   return metricsResult(d.tables, d.rejections);
 }
 
-class MetricsJsonDecoder {
+const METRICS_REQUEST: JsonRequestShape = {
+  resources: K_RESOURCE_METRICS,
+  resources_: K_RESOURCE_METRICS_,
+  resourcesField: 'resource_metrics',
+  scopes: K_SCOPE_METRICS,
+  scopes_: K_SCOPE_METRICS_,
+  scopesField: 'scope_metrics',
+  items: K_METRICS,
+  items_: -1,
+  itemsField: 'metrics',
+};
+
+class MetricsJsonDecoder extends JsonRequestDecoder {
   readonly tables: MetricsTables;
-  readonly ctx: BlockContext;
-  readonly rejections = new Rejections('data points');
   /** start lo/hi, time lo/hi of the current point. */
   private readonly ts = new Int32Array(4);
 
-  constructor(
-    private readonly r: JsonReader,
-    budget: Budget,
-    rows: number,
-  ) {
-    this.tables = new MetricsTables(budget, rows);
-    this.ctx = acquireBlockContext(budget);
+  constructor(input: Uint8Array | string, options: DecodeOptions) {
+    super(input, options, METRICS_REQUEST, 'data points');
+    this.tables = new MetricsTables(this.budget, estimateRows(input.length, 800));
   }
 
-  run(): void {
-    const r = this.r;
-    const tape = r.tape;
-    const rms = r.or(r.member(0, K_RESOURCE_METRICS), r.member(0, K_RESOURCE_METRICS_));
-    const nr = r.array(rms, 'resource_metrics');
-    r.enter('resource_metrics');
-    for (let ri = 0, e = rms + 3; ri < nr; ri++, e = r.next(e)) {
-      r.at(ri);
-      r.item(e, '');
-      let resource = -1;
-      let urlC = -1;
-      let urlS = -1;
-      let scopesC = -1;
-      let scopesS = -1;
-      for (let i = 0, n = tape[e + 1]!, x = e + 3; i < n; i++) {
-        switch (tape[x]! >>> KEY_SHIFT) {
-          case K_RESOURCE:
-            resource = x;
-            break;
-          case K_SCHEMA_URL:
-            urlC = x;
-            break;
-          case K_SCHEMA_URL_:
-            urlS = x;
-            break;
-          case K_SCOPE_METRICS:
-            scopesC = x;
-            break;
-          case K_SCOPE_METRICS_:
-            scopesS = x;
-            break;
-        }
-        x = (tape[x]! & KIND_MASK) <= T_ARRAY ? tape[x + 2]! : x + 3;
-      }
-      readJsonResource(r, this.ctx, resource, r.or(urlC, urlS));
-      const sms = r.or(scopesC, scopesS);
-      const ns = r.array(sms, 'scope_metrics');
-      r.enter('scope_metrics');
-      for (let si = 0, f = sms + 3; si < ns; si++, f = r.next(f)) {
-        r.at(si);
-        r.item(f, '');
-        let scope = -1;
-        let sUrlC = -1;
-        let sUrlS = -1;
-        let metrics = -1;
-        for (let i = 0, n = tape[f + 1]!, x = f + 3; i < n; i++) {
-          switch (tape[x]! >>> KEY_SHIFT) {
-            case K_SCOPE:
-              scope = x;
-              break;
-            case K_SCHEMA_URL:
-              sUrlC = x;
-              break;
-            case K_SCHEMA_URL_:
-              sUrlS = x;
-              break;
-            case K_METRICS:
-              metrics = x;
-              break;
-          }
-          x = (tape[x]! & KIND_MASK) <= T_ARRAY ? tape[x + 2]! : x + 3;
-        }
-        readJsonScope(r, this.ctx, scope, r.or(sUrlC, sUrlS));
-        const nm = r.array(metrics, 'metrics');
-        r.enter('metrics');
-        for (let mi = 0, m = metrics + 3; mi < nm; mi++, m = r.next(m)) {
-          r.at(mi);
-          r.item(m, '');
-          this.metric(m);
-        }
-        r.leave();
-        this.tables.fillScope(this.ctx);
-      }
-      r.leave();
-    }
-    r.leave();
+  protected endScope(): void {
+    this.tables.fillScope(this.ctx);
   }
 
-  private metric(m: number): void {
+  /** Decodes the Metric at tape index `m` (all its data points). */
+  protected item(m: number): void {
     const r = this.r;
     const tape = r.tape;
     let name = -1;

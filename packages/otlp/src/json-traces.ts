@@ -1,8 +1,5 @@
 import { estimateRows } from './batch.js';
-import { acquireBlockContext, type BlockContext } from './block.js';
-import { Budget, defaultOutputLimit } from './budget.js';
 import { readAttributes } from './json-any.js';
-import { readJsonResource, readJsonScope } from './json-block.js';
 import {
   K_ATTRIBUTES,
   K_CODE,
@@ -22,12 +19,8 @@ import {
   K_NAME,
   K_PARENT_SPAN_ID,
   K_PARENT_SPAN_ID_,
-  K_RESOURCE,
   K_RESOURCE_SPANS,
   K_RESOURCE_SPANS_,
-  K_SCHEMA_URL,
-  K_SCHEMA_URL_,
-  K_SCOPE,
   K_SCOPE_SPANS,
   K_SCOPE_SPANS_,
   K_SPAN_ID,
@@ -43,10 +36,9 @@ import {
   K_TRACE_STATE,
   K_TRACE_STATE_,
 } from './json-keys.js';
-import { jsonReader, type JsonReader } from './json-reader.js';
-import { KEY_SHIFT, KIND_MASK, scanJson, T_ARRAY } from './json-tape.js';
-import { Rejections } from './rejections.js';
-import type { DecodeOptions, DecodeResult } from './result.js';
+import { JsonRequestDecoder, type JsonRequestShape } from './json-request.js';
+import { KEY_SHIFT, KIND_MASK, T_ARRAY } from './json-tape.js';
+import { type DecodeOptions, type DecodeResult, tableResult } from './result.js';
 import { acquireSpansColumns, type SpansColumns } from './table-spans.js';
 
 const SPAN_KINDS: Readonly<Record<string, number>> = {
@@ -71,121 +63,37 @@ export function decodeTracesJson(
   input: Uint8Array | string,
   options: DecodeOptions = {},
 ): DecodeResult {
-  const r = jsonReader(scanJson(input));
-  const size = input.length;
-  const budget = new Budget(options.maxOutputBytes ?? defaultOutputLimit(size));
-  const d = new TracesJsonDecoder(r, budget, estimateRows(size, 1200));
+  const d = new TracesJsonDecoder(input, options);
   d.run();
-  const rows = d.cols.rows;
-  const message = d.rejections.message();
-  return {
-    tables: rows > 0 ? [{ table: 'spans', batch: d.cols.finish() }] : [],
-    rows,
-    rejected: d.rejections.count,
-    ...(message === undefined ? {} : { rejectedMessage: message }),
-  };
+  return tableResult('spans', d.cols, d.rejections);
 }
 
-class TracesJsonDecoder {
+const TRACES_REQUEST: JsonRequestShape = {
+  resources: K_RESOURCE_SPANS,
+  resources_: K_RESOURCE_SPANS_,
+  resourcesField: 'resource_spans',
+  scopes: K_SCOPE_SPANS,
+  scopes_: K_SCOPE_SPANS_,
+  scopesField: 'scope_spans',
+  items: K_SPANS,
+  items_: -1,
+  itemsField: 'spans',
+};
+
+class TracesJsonDecoder extends JsonRequestDecoder {
   readonly cols: SpansColumns;
-  readonly ctx: BlockContext;
-  readonly rejections = new Rejections('spans');
 
-  constructor(
-    private readonly r: JsonReader,
-    budget: Budget,
-    rows: number,
-  ) {
-    this.cols = acquireSpansColumns(budget, rows);
-    this.ctx = acquireBlockContext(budget);
+  constructor(input: Uint8Array | string, options: DecodeOptions) {
+    super(input, options, TRACES_REQUEST, 'spans');
+    this.cols = acquireSpansColumns(this.budget, estimateRows(input.length, 1200));
   }
 
-  run(): void {
-    const r = this.r;
-    const tape = r.tape;
-    const rss = r.or(r.member(0, K_RESOURCE_SPANS), r.member(0, K_RESOURCE_SPANS_));
-    const nr = r.array(rss, 'resource_spans');
-    r.enter('resource_spans');
-    for (let ri = 0, e = rss + 3; ri < nr; ri++, e = r.next(e)) {
-      r.at(ri);
-      r.item(e, '');
-      let resource = -1;
-      let urlC = -1;
-      let urlS = -1;
-      let scopesC = -1;
-      let scopesS = -1;
-      for (let i = 0, n = tape[e + 1]!, x = e + 3; i < n; i++) {
-        switch (tape[x]! >>> KEY_SHIFT) {
-          case K_RESOURCE:
-            resource = x;
-            break;
-          case K_SCHEMA_URL:
-            urlC = x;
-            break;
-          case K_SCHEMA_URL_:
-            urlS = x;
-            break;
-          case K_SCOPE_SPANS:
-            scopesC = x;
-            break;
-          case K_SCOPE_SPANS_:
-            scopesS = x;
-            break;
-        }
-        x = (tape[x]! & KIND_MASK) <= T_ARRAY ? tape[x + 2]! : x + 3;
-      }
-      readJsonResource(r, this.ctx, resource, r.or(urlC, urlS));
-      const sss = r.or(scopesC, scopesS);
-      const ns = r.array(sss, 'scope_spans');
-      r.enter('scope_spans');
-      for (let si = 0, f = sss + 3; si < ns; si++, f = r.next(f)) {
-        r.at(si);
-        r.item(f, '');
-        this.scopeSpans(f);
-      }
-      r.leave();
-    }
-    r.leave();
+  protected endScope(): void {
+    this.cols.block.fillTo(this.cols.rows, this.ctx);
   }
 
-  private scopeSpans(f: number): void {
-    const r = this.r;
-    const tape = r.tape;
-    let scope = -1;
-    let urlC = -1;
-    let urlS = -1;
-    let spans = -1;
-    for (let i = 0, n = tape[f + 1]!, x = f + 3; i < n; i++) {
-      switch (tape[x]! >>> KEY_SHIFT) {
-        case K_SCOPE:
-          scope = x;
-          break;
-        case K_SCHEMA_URL:
-          urlC = x;
-          break;
-        case K_SCHEMA_URL_:
-          urlS = x;
-          break;
-        case K_SPANS:
-          spans = x;
-          break;
-      }
-      x = (tape[x]! & KIND_MASK) <= T_ARRAY ? tape[x + 2]! : x + 3;
-    }
-    readJsonScope(r, this.ctx, scope, r.or(urlC, urlS));
-    const n = r.array(spans, 'spans');
-    const first = this.cols.rows;
-    r.enter('spans');
-    for (let ki = 0, s = spans + 3; ki < n; ki++, s = tape[s + 2]!) {
-      r.at(ki);
-      r.item(s, '');
-      this.span(s);
-    }
-    r.leave();
-    this.cols.block.fill(this.cols.rows - first, this.ctx);
-  }
-
-  private span(s: number): void {
+  /** Decodes the Span at tape index `s`. */
+  protected item(s: number): void {
     const r = this.r;
     const c = this.cols;
     const tape = r.tape;
