@@ -1,13 +1,21 @@
 import { estimateRows } from './batch.js';
-import type { Int64Column } from './col-fixed.js';
 import type { ProtoReader } from './proto-reader.js';
 import { ProtoRequestDecoder } from './proto-request.js';
 import { readKeyValue } from './proto-values.js';
 import { type DecodeOptions, type DecodeResult, metricsResult } from './result.js';
 import {
+  appendNumberValue,
   type ExemplarColumns,
   type ExpHistogramColumns,
+  type HistogramBaseColumns,
   type HistogramColumns,
+  type Int64ListColumn,
+  KIND_EXP_HISTOGRAM,
+  KIND_FIELDS,
+  KIND_GAUGE,
+  KIND_HISTOGRAM,
+  KIND_SUM,
+  KIND_SUMMARY,
   type MetricColumns,
   MetricsTables,
   type NumberColumns,
@@ -23,15 +31,110 @@ const SUMMARY_KNOWN = 0b111111100; // 2..8
 const EXEMPLAR_KNOWN = 0b11111100; // 2..7
 const BUCKETS_KNOWN = 0b110;
 const QUANTILE_KNOWN = 0b110;
-const TWO_32 = 4294967296;
 
-const DATA_NAMES: Record<number, string> = {
-  42: 'gauge',
-  58: 'sum',
-  74: 'histogram',
-  82: 'exponential_histogram',
-  90: 'summary',
+/** Metric field tag of each data kind → KIND_*. */
+const DATA_KINDS: Record<number, number> = {
+  42: KIND_GAUGE,
+  58: KIND_SUM,
+  74: KIND_HISTOGRAM,
+  82: KIND_EXP_HISTOGRAM,
+  90: KIND_SUMMARY,
 };
+
+// The fields of the data point messages (NumberDataPoint for gauge and sum,
+// HistogramDataPoint, ExponentialHistogramDataPoint, SummaryDataPoint), numbered for
+// one reader: a field the kinds share has different field numbers in different
+// messages, so each kind maps its tags to these (POINT_TAGS).
+const F_ATTRIBUTES = 1;
+const F_START = 2;
+const F_TIME = 3;
+const F_FLAGS = 4;
+const F_EXEMPLAR = 5;
+const F_AS_DOUBLE = 6;
+const F_AS_INT = 7;
+const F_COUNT = 8;
+const F_SUM = 9;
+const F_MIN = 10;
+const F_MAX = 11;
+const F_BUCKET_COUNTS = 12; // packed
+const F_BUCKET_COUNT = 13; // one, unpacked
+const F_BOUNDS = 14; // packed
+const F_BOUND = 15; // one, unpacked
+const F_SCALE = 16;
+const F_ZERO_COUNT = 17;
+const F_ZERO_THRESHOLD = 18;
+const F_POSITIVE = 19;
+const F_NEGATIVE = 20;
+const F_QUANTILE = 21;
+
+/** tag → F_* (0: not a field of the message). Point fields are 1..15: one-byte tags. */
+function tagTable(tags: Record<number, number>): Uint8Array {
+  const table = new Uint8Array(128);
+  for (const [tag, field] of Object.entries(tags)) table[Number(tag)] = field;
+  return table;
+}
+
+const NUMBER_TAGS = tagTable({
+  17: F_START,
+  25: F_TIME,
+  33: F_AS_DOUBLE,
+  42: F_EXEMPLAR,
+  49: F_AS_INT,
+  58: F_ATTRIBUTES,
+  64: F_FLAGS,
+});
+/** Per KIND_*: the point message's tags and its known-fields mask. */
+const POINT_TAGS: readonly Uint8Array[] = [
+  NUMBER_TAGS,
+  NUMBER_TAGS,
+  tagTable({
+    17: F_START,
+    25: F_TIME,
+    33: F_COUNT,
+    41: F_SUM,
+    49: F_BUCKET_COUNT,
+    50: F_BUCKET_COUNTS,
+    57: F_BOUND,
+    58: F_BOUNDS,
+    66: F_EXEMPLAR,
+    74: F_ATTRIBUTES,
+    80: F_FLAGS,
+    89: F_MIN,
+    97: F_MAX,
+  }),
+  tagTable({
+    10: F_ATTRIBUTES,
+    17: F_START,
+    25: F_TIME,
+    33: F_COUNT,
+    41: F_SUM,
+    48: F_SCALE,
+    57: F_ZERO_COUNT,
+    66: F_POSITIVE,
+    74: F_NEGATIVE,
+    80: F_FLAGS,
+    90: F_EXEMPLAR,
+    97: F_MIN,
+    105: F_MAX,
+    113: F_ZERO_THRESHOLD,
+  }),
+  tagTable({
+    17: F_START,
+    25: F_TIME,
+    33: F_COUNT,
+    41: F_SUM,
+    50: F_QUANTILE,
+    58: F_ATTRIBUTES,
+    64: F_FLAGS,
+  }),
+];
+const POINT_KNOWN: readonly number[] = [
+  NUMBER_KNOWN,
+  NUMBER_KNOWN,
+  HISTOGRAM_KNOWN,
+  EXP_KNOWN,
+  SUMMARY_KNOWN,
+];
 
 /**
  * Decodes an OTLP ExportMetricsServiceRequest (protobuf) into the five metrics
@@ -117,23 +220,14 @@ class MetricsDecoder extends ProtoRequestDecoder {
     }
     r.checkEnd(end);
     if (dataTag === 0) return;
-    this.dataName = DATA_NAMES[dataTag]!;
+    const kind = DATA_KINDS[dataTag]!;
+    this.dataName = KIND_FIELDS[kind]!;
     if (ne === ns) {
       const n = this.countPoints(dataS, dataE);
       if (n > 0) this.rejections.add('metric name must not be empty', this.path(0), n);
       return;
     }
-    const t = this.tables;
-    const table: MetricColumns =
-      dataTag === 42
-        ? t.gauge
-        : dataTag === 58
-          ? t.sum
-          : dataTag === 74
-            ? t.histogram
-            : dataTag === 82
-              ? t.exponentialHistogram
-              : t.summary;
+    const table = this.tables.ofKind(kind);
     table.setMetric(buf, ns, ne, ds, de, us, ue);
     // First pass: aggregation_temporality (2) and is_monotonic (3) may follow the points.
     let temporality = 0;
@@ -142,16 +236,23 @@ class MetricsDecoder extends ProtoRequestDecoder {
     while (r.pos < dataE) {
       const tag = r.varint();
       if (tag === 10) r.pos = r.lenEnd(dataE);
-      else if (tag === 16 && dataTag !== 42 && dataTag !== 90) temporality = r.varint() | 0;
-      else if (tag === 24 && dataTag === 58) monotonic = readBool(r);
+      else if (tag === 16 && kind !== KIND_GAUGE && kind !== KIND_SUMMARY)
+        temporality = r.varint() | 0;
+      else if (tag === 24 && kind === KIND_SUM) monotonic = readBool(r);
       else
         r.skip(
           tag,
           dataE,
-          dataTag === 58 ? 0b1110 : dataTag === 74 || dataTag === 82 ? 0b110 : 0b10,
+          kind === KIND_SUM
+            ? 0b1110
+            : kind === KIND_HISTOGRAM || kind === KIND_EXP_HISTOGRAM
+              ? 0b110
+              : 0b10,
         );
     }
     r.checkEnd(dataE);
+    const tags = POINT_TAGS[kind]!;
+    const known = POINT_KNOWN[kind]!;
     let pi = 0;
     r.pos = dataS;
     while (r.pos < dataE) {
@@ -161,20 +262,7 @@ class MetricsDecoder extends ProtoRequestDecoder {
         continue;
       }
       const e = r.lenEnd(dataE);
-      switch (dataTag) {
-        case 42:
-        case 58:
-          this.numberPoint(table as NumberColumns, r.pos, e, temporality, monotonic);
-          break;
-        case 74:
-          this.histogramPoint(table as HistogramColumns, r.pos, e, temporality, pi);
-          break;
-        case 82:
-          this.expPoint(table as ExpHistogramColumns, r.pos, e, temporality);
-          break;
-        default:
-          this.summaryPoint(table as SummaryColumns, r.pos, e);
-      }
+      this.point(kind, tags, known, table, r.pos, e, temporality, monotonic, pi);
       r.pos = e;
       pi++;
     }
@@ -197,89 +285,22 @@ class MetricsDecoder extends ProtoRequestDecoder {
     return n;
   }
 
-  private numberPoint(
-    t: NumberColumns,
+  /**
+   * Decodes data point `pi` of kind `kind`, the message `[start, end)`, into `t` (the
+   * kind's table): one loop over the fields of every kind (`tags` maps the kind's tags
+   * to F_*; fields not in `known` are skipped as unknown), then the row. Repeated
+   * fields go to their child columns as they come; scalars are kept until the end, so
+   * the last occurrence wins.
+   */
+  private point(
+    kind: number,
+    tags: Uint8Array,
+    known: number,
+    t: MetricColumns,
     start: number,
     end: number,
     temporality: number,
     monotonic: boolean,
-  ): void {
-    const r = this.r;
-    let sLo = 0;
-    let sHi = 0;
-    let tLo = 0;
-    let tHi = 0;
-    let kind = 0;
-    let d = 0;
-    let iLo = 0;
-    let iHi = 0;
-    let flags = 0;
-    r.pos = start;
-    while (r.pos < end) {
-      const tag = r.varint();
-      switch (tag) {
-        case 58: {
-          const e = r.lenEnd(end);
-          readKeyValue(r, e, t.attributes);
-          break;
-        }
-        case 17:
-          r.fixed64(end);
-          sLo = r.lo;
-          sHi = r.hi;
-          break;
-        case 25:
-          r.fixed64(end);
-          tLo = r.lo;
-          tHi = r.hi;
-          break;
-        case 33:
-          d = r.double(end);
-          kind = 1;
-          break;
-        case 49:
-          r.fixed64(end);
-          iLo = r.lo;
-          iHi = r.hi;
-          kind = 2;
-          break;
-        case 42: {
-          const e = r.lenEnd(end);
-          this.exemplar(t.exemplars, r.pos, e);
-          r.pos = e;
-          break;
-        }
-        case 64:
-          flags = r.varint();
-          break;
-        default:
-          r.skip(tag, end, NUMBER_KNOWN);
-      }
-    }
-    r.checkEnd(end);
-    t.appendPoint(sLo, sHi, tLo, tHi, flags);
-    if (kind === 1) {
-      t.value.append(d);
-      t.valueInt.appendNull();
-    } else if (kind === 2) {
-      t.value.append(iHi * TWO_32 + (iLo >>> 0));
-      t.valueInt.append(iLo, iHi);
-    } else {
-      t.value.appendNull();
-      t.valueInt.appendNull();
-    }
-    t.exemplars.endRow();
-    if (t.table === 'metrics_sum') {
-      t.temporality.append(temporality);
-      t.monotonic.append(monotonic);
-    }
-  }
-
-  private histogramPoint(
-    t: HistogramColumns,
-    start: number,
-    end: number,
-    temporality: number,
     pi: number,
   ): void {
     const r = this.r;
@@ -287,123 +308,13 @@ class MetricsDecoder extends ProtoRequestDecoder {
     let sHi = 0;
     let tLo = 0;
     let tHi = 0;
-    let cLo = 0;
-    let cHi = 0;
-    let sum = 0;
-    let hasSum = false;
-    let min = 0;
-    let hasMin = false;
-    let max = 0;
-    let hasMax = false;
     let flags = 0;
-    const counts = t.bucketCounts.values;
-    const bounds = t.explicitBounds.values;
-    r.pos = start;
-    while (r.pos < end) {
-      const tag = r.varint();
-      switch (tag) {
-        case 74: {
-          const e = r.lenEnd(end);
-          readKeyValue(r, e, t.attributes);
-          break;
-        }
-        case 17:
-          r.fixed64(end);
-          sLo = r.lo;
-          sHi = r.hi;
-          break;
-        case 25:
-          r.fixed64(end);
-          tLo = r.lo;
-          tHi = r.hi;
-          break;
-        case 33:
-          r.fixed64(end);
-          cLo = r.lo;
-          cHi = r.hi;
-          break;
-        case 41:
-          sum = r.double(end);
-          hasSum = true;
-          break;
-        case 50: {
-          const e = r.lenEnd(end);
-          if ((e - r.pos) % 8 !== 0) r.fail('packed fixed64 length is not a multiple of 8');
-          while (r.pos < e) {
-            r.fixed64(e);
-            counts.append(r.lo, r.hi);
-          }
-          break;
-        }
-        case 49:
-          r.fixed64(end);
-          counts.append(r.lo, r.hi);
-          break;
-        case 58: {
-          const e = r.lenEnd(end);
-          if ((e - r.pos) % 8 !== 0) r.fail('packed double length is not a multiple of 8');
-          while (r.pos < e) bounds.append(r.double(e));
-          break;
-        }
-        case 57:
-          bounds.append(r.double(end));
-          break;
-        case 66: {
-          const e = r.lenEnd(end);
-          this.exemplar(t.exemplars, r.pos, e);
-          r.pos = e;
-          break;
-        }
-        case 80:
-          flags = r.varint();
-          break;
-        case 89:
-          min = r.double(end);
-          hasMin = true;
-          break;
-        case 97:
-          max = r.double(end);
-          hasMax = true;
-          break;
-        default:
-          r.skip(tag, end, HISTOGRAM_KNOWN);
-      }
-    }
-    r.checkEnd(end);
-    const nCounts = counts.length - t.bucketCounts.list.rowStart;
-    const nBounds = bounds.length - t.explicitBounds.list.rowStart;
-    if (nCounts !== 0 && nCounts !== nBounds + 1) {
-      this.rejections.add(
-        'bucket_counts must have one more entry than explicit_bounds',
-        this.path(pi),
-      );
-      t.rollbackRow();
-      return;
-    }
-    t.appendPoint(sLo, sHi, tLo, tHi, flags);
-    t.count.append(cLo, cHi);
-    if (hasSum) t.sum.append(sum);
-    else t.sum.appendNull();
-    if (hasMin) t.min.append(min);
-    else t.min.appendNull();
-    if (hasMax) t.max.append(max);
-    else t.max.appendNull();
-    t.bucketCounts.endRow();
-    t.explicitBounds.endRow();
-    t.temporality.append(temporality);
-    t.exemplars.endRow();
-  }
-
-  private expPoint(t: ExpHistogramColumns, start: number, end: number, temporality: number): void {
-    const r = this.r;
-    let sLo = 0;
-    let sHi = 0;
-    let tLo = 0;
-    let tHi = 0;
+    let valueKind = 0;
+    let d = 0;
+    let iLo = 0;
+    let iHi = 0;
     let cLo = 0;
     let cHi = 0;
-    let zLo = 0;
-    let zHi = 0;
     let sum = 0;
     let hasSum = false;
     let min = 0;
@@ -411,180 +322,112 @@ class MetricsDecoder extends ProtoRequestDecoder {
     let max = 0;
     let hasMax = false;
     let scale = 0;
-    let flags = 0;
+    let zLo = 0;
+    let zHi = 0;
     let zeroThreshold = 0;
     let posOffset = 0;
     let negOffset = 0;
     r.pos = start;
     while (r.pos < end) {
       const tag = r.varint();
-      switch (tag) {
-        case 10: {
+      switch (tag < 128 ? tags[tag]! : 0) {
+        case F_ATTRIBUTES: {
           const e = r.lenEnd(end);
           readKeyValue(r, e, t.attributes);
           break;
         }
-        case 17:
+        case F_START:
           r.fixed64(end);
           sLo = r.lo;
           sHi = r.hi;
           break;
-        case 25:
+        case F_TIME:
           r.fixed64(end);
           tLo = r.lo;
           tHi = r.hi;
           break;
-        case 33:
+        case F_FLAGS:
+          flags = r.varint();
+          break;
+        case F_EXEMPLAR: {
+          const e = r.lenEnd(end);
+          this.exemplar((t as NumberColumns | HistogramBaseColumns).exemplars, r.pos, e);
+          r.pos = e;
+          break;
+        }
+        case F_AS_DOUBLE:
+          d = r.double(end);
+          valueKind = 1;
+          break;
+        case F_AS_INT:
+          r.fixed64(end);
+          iLo = r.lo;
+          iHi = r.hi;
+          valueKind = 2;
+          break;
+        case F_COUNT:
           r.fixed64(end);
           cLo = r.lo;
           cHi = r.hi;
           break;
-        case 41:
+        case F_SUM:
           sum = r.double(end);
           hasSum = true;
           break;
-        case 48:
+        case F_MIN:
+          min = r.double(end);
+          hasMin = true;
+          break;
+        case F_MAX:
+          max = r.double(end);
+          hasMax = true;
+          break;
+        case F_BUCKET_COUNTS: {
+          const e = r.lenEnd(end);
+          if ((e - r.pos) % 8 !== 0) r.fail('packed fixed64 length is not a multiple of 8');
+          const counts = (t as HistogramColumns).bucketCounts.values;
+          while (r.pos < e) {
+            r.fixed64(e);
+            counts.append(r.lo, r.hi);
+          }
+          break;
+        }
+        case F_BUCKET_COUNT:
+          r.fixed64(end);
+          (t as HistogramColumns).bucketCounts.values.append(r.lo, r.hi);
+          break;
+        case F_BOUNDS: {
+          const e = r.lenEnd(end);
+          if ((e - r.pos) % 8 !== 0) r.fail('packed double length is not a multiple of 8');
+          const bounds = (t as HistogramColumns).explicitBounds.values;
+          while (r.pos < e) bounds.append(r.double(e));
+          break;
+        }
+        case F_BOUND:
+          (t as HistogramColumns).explicitBounds.values.append(r.double(end));
+          break;
+        case F_SCALE:
           scale = zigzag32(r.varint());
           break;
-        case 57:
+        case F_ZERO_COUNT:
           r.fixed64(end);
           zLo = r.lo;
           zHi = r.hi;
           break;
-        case 66: {
-          const e = r.lenEnd(end);
-          posOffset = this.buckets(
-            t.positiveCounts.values,
-            t.positiveCounts.list.rowStart,
-            r.pos,
-            e,
-          );
-          break;
-        }
-        case 74: {
-          const e = r.lenEnd(end);
-          negOffset = this.buckets(
-            t.negativeCounts.values,
-            t.negativeCounts.list.rowStart,
-            r.pos,
-            e,
-          );
-          break;
-        }
-        case 80:
-          flags = r.varint();
-          break;
-        case 90: {
-          const e = r.lenEnd(end);
-          this.exemplar(t.exemplars, r.pos, e);
-          r.pos = e;
-          break;
-        }
-        case 97:
-          min = r.double(end);
-          hasMin = true;
-          break;
-        case 105:
-          max = r.double(end);
-          hasMax = true;
-          break;
-        case 113:
+        case F_ZERO_THRESHOLD:
           zeroThreshold = r.double(end);
           break;
-        default:
-          r.skip(tag, end, EXP_KNOWN);
-      }
-    }
-    r.checkEnd(end);
-    t.appendPoint(sLo, sHi, tLo, tHi, flags);
-    t.count.append(cLo, cHi);
-    if (hasSum) t.sum.append(sum);
-    else t.sum.appendNull();
-    if (hasMin) t.min.append(min);
-    else t.min.appendNull();
-    if (hasMax) t.max.append(max);
-    else t.max.appendNull();
-    t.scale.append(scale);
-    t.zeroCount.append(zLo, zHi);
-    t.zeroThreshold.append(zeroThreshold);
-    t.positiveOffset.append(posOffset);
-    t.positiveCounts.endRow();
-    t.negativeOffset.append(negOffset);
-    t.negativeCounts.endRow();
-    t.temporality.append(temporality);
-    t.exemplars.endRow();
-  }
-
-  /**
-   * Reads a Buckets message into `counts` (replacing what an earlier occurrence of
-   * the same field wrote for this row: a repeated message field, last wins) and
-   * returns its offset.
-   */
-  private buckets(counts: Int64Column, rowStart: number, start: number, end: number): number {
-    const r = this.r;
-    counts.truncate(rowStart);
-    let offset = 0;
-    r.pos = start;
-    while (r.pos < end) {
-      const tag = r.varint();
-      if (tag === 8) {
-        offset = zigzag32(r.varint());
-      } else if (tag === 18) {
-        const e = r.lenEnd(end);
-        while (r.pos < e) {
-          r.varint64();
-          counts.append(r.lo, r.hi);
-        }
-        r.checkEnd(e);
-      } else if (tag === 16) {
-        r.varint64();
-        counts.append(r.lo, r.hi);
-      } else {
-        r.skip(tag, end, BUCKETS_KNOWN);
-      }
-    }
-    r.checkEnd(end);
-    return offset;
-  }
-
-  private summaryPoint(t: SummaryColumns, start: number, end: number): void {
-    const r = this.r;
-    let sLo = 0;
-    let sHi = 0;
-    let tLo = 0;
-    let tHi = 0;
-    let cLo = 0;
-    let cHi = 0;
-    let sum = 0;
-    let flags = 0;
-    r.pos = start;
-    while (r.pos < end) {
-      const tag = r.varint();
-      switch (tag) {
-        case 58: {
+        case F_POSITIVE: {
           const e = r.lenEnd(end);
-          readKeyValue(r, e, t.attributes);
+          posOffset = this.buckets((t as ExpHistogramColumns).positiveCounts, r.pos, e);
           break;
         }
-        case 17:
-          r.fixed64(end);
-          sLo = r.lo;
-          sHi = r.hi;
+        case F_NEGATIVE: {
+          const e = r.lenEnd(end);
+          negOffset = this.buckets((t as ExpHistogramColumns).negativeCounts, r.pos, e);
           break;
-        case 25:
-          r.fixed64(end);
-          tLo = r.lo;
-          tHi = r.hi;
-          break;
-        case 33:
-          r.fixed64(end);
-          cLo = r.lo;
-          cHi = r.hi;
-          break;
-        case 41:
-          sum = r.double(end);
-          break;
-        case 50: {
+        }
+        case F_QUANTILE: {
           const e = r.lenEnd(end);
           let q = 0;
           let v = 0;
@@ -595,22 +438,107 @@ class MetricsDecoder extends ProtoRequestDecoder {
             else r.skip(tg, e, QUANTILE_KNOWN);
           }
           r.checkEnd(e);
-          t.quantile.append(q);
-          t.quantileValue.append(v);
+          const s = t as SummaryColumns;
+          s.quantile.append(q);
+          s.quantileValue.append(v);
           break;
         }
-        case 64:
-          flags = r.varint();
-          break;
         default:
-          r.skip(tag, end, SUMMARY_KNOWN);
+          r.skip(tag, end, known);
       }
     }
     r.checkEnd(end);
-    t.appendPoint(sLo, sHi, tLo, tHi, flags);
-    t.count.append(cLo, cHi);
-    t.sum.append(sum);
-    t.quantiles.push(t.quantile.length);
+
+    if (kind === KIND_GAUGE || kind === KIND_SUM) {
+      const n = t as NumberColumns;
+      n.appendPoint(sLo, sHi, tLo, tHi, flags);
+      appendNumberValue(n.value, n.valueInt, valueKind, d, iLo, iHi);
+      n.exemplars.endRow();
+      if (kind === KIND_SUM) {
+        n.temporality.append(temporality);
+        n.monotonic.append(monotonic);
+      }
+      return;
+    }
+    if (kind === KIND_SUMMARY) {
+      const s = t as SummaryColumns;
+      s.appendPoint(sLo, sHi, tLo, tHi, flags);
+      s.count.append(cLo, cHi);
+      s.sum.append(sum);
+      s.quantiles.push(s.quantile.length);
+      return;
+    }
+    const h = t as HistogramBaseColumns;
+    if (kind === KIND_HISTOGRAM) {
+      const { bucketCounts, explicitBounds } = t as HistogramColumns;
+      const nCounts = bucketCounts.values.length - bucketCounts.list.rowStart;
+      const nBounds = explicitBounds.values.length - explicitBounds.list.rowStart;
+      if (nCounts !== 0 && nCounts !== nBounds + 1) {
+        this.rejections.add(
+          'bucket_counts must have one more entry than explicit_bounds',
+          this.path(pi),
+        );
+        h.rollbackRow();
+        return;
+      }
+    }
+    h.appendPoint(sLo, sHi, tLo, tHi, flags);
+    h.count.append(cLo, cHi);
+    if (hasSum) h.sum.append(sum);
+    else h.sum.appendNull();
+    if (hasMin) h.min.append(min);
+    else h.min.appendNull();
+    if (hasMax) h.max.append(max);
+    else h.max.appendNull();
+    if (kind === KIND_HISTOGRAM) {
+      const x = t as HistogramColumns;
+      x.bucketCounts.endRow();
+      x.explicitBounds.endRow();
+    } else {
+      const x = t as ExpHistogramColumns;
+      x.scale.append(scale);
+      x.zeroCount.append(zLo, zHi);
+      x.zeroThreshold.append(zeroThreshold);
+      x.positiveOffset.append(posOffset);
+      x.positiveCounts.endRow();
+      x.negativeOffset.append(negOffset);
+      x.negativeCounts.endRow();
+    }
+    h.temporality.append(temporality);
+    h.exemplars.endRow();
+  }
+
+  /**
+   * Reads a Buckets message into `counts` (replacing what an earlier occurrence of
+   * the same field wrote for this row: a repeated message field, last wins) and
+   * returns its offset.
+   */
+  private buckets(counts: Int64ListColumn, start: number, end: number): number {
+    const r = this.r;
+    const values = counts.values;
+    values.truncate(counts.list.rowStart);
+    let offset = 0;
+    r.pos = start;
+    while (r.pos < end) {
+      const tag = r.varint();
+      if (tag === 8) {
+        offset = zigzag32(r.varint());
+      } else if (tag === 18) {
+        const e = r.lenEnd(end);
+        while (r.pos < e) {
+          r.varint64();
+          values.append(r.lo, r.hi);
+        }
+        r.checkEnd(e);
+      } else if (tag === 16) {
+        r.varint64();
+        values.append(r.lo, r.hi);
+      } else {
+        r.skip(tag, end, BUCKETS_KNOWN);
+      }
+    }
+    r.checkEnd(end);
+    return offset;
   }
 
   private exemplar(x: ExemplarColumns, start: number, end: number): void {
@@ -666,16 +594,7 @@ class MetricsDecoder extends ProtoRequestDecoder {
     }
     r.checkEnd(end);
     x.timestamp.append(tLo, tHi);
-    if (kind === 1) {
-      x.value.append(d);
-      x.valueInt.appendNull();
-    } else if (kind === 2) {
-      x.value.append(iHi * TWO_32 + (iLo >>> 0));
-      x.valueInt.append(iLo, iHi);
-    } else {
-      x.value.appendNull();
-      x.valueInt.appendNull();
-    }
+    appendNumberValue(x.value, x.valueInt, kind, d, iLo, iHi);
     if (sidE === sidS || isZero(buf, sidS, sidE)) x.spanId.appendNull();
     else x.spanId.appendHex(buf, sidS, sidE);
     if (tidE === tidS || isZero(buf, tidS, tidE)) x.traceId.appendNull();

@@ -94,6 +94,33 @@ export class ExemplarColumns {
   }
 }
 
+const TWO_32 = 4294967296;
+
+/**
+ * Appends the value of a NumberDataPoint or an Exemplar: `kind` 1 = as_double `d`
+ * (value_int null), 2 = as_int `lo`/`hi` (exact in value_int, nearest double in
+ * value), 0 = neither (both null).
+ */
+export function appendNumberValue(
+  value: Float64Column,
+  valueInt: Int64Column,
+  kind: number,
+  d: number,
+  lo: number,
+  hi: number,
+): void {
+  if (kind === 1) {
+    value.append(d);
+    valueInt.appendNull();
+  } else if (kind === 2) {
+    value.append(hi * TWO_32 + (lo >>> 0));
+    valueInt.append(lo, hi);
+  } else {
+    value.appendNull();
+    valueInt.appendNull();
+  }
+}
+
 /** A List<Int64> or List<Float64> column. */
 export class Int64ListColumn {
   readonly list: ListOffsets;
@@ -302,15 +329,15 @@ export class NumberColumns extends MetricColumns {
   }
 }
 
-export class HistogramColumns extends MetricColumns {
-  readonly table = 'metrics_histogram' as const;
-  protected readonly schema = METRICS_HISTOGRAM_SCHEMA;
+/**
+ * What `metrics_histogram` and `metrics_exponential_histogram` share: count, the
+ * optional sum / min / max, temporality and exemplars.
+ */
+export abstract class HistogramBaseColumns extends MetricColumns {
   readonly count: Int64Column;
   readonly sum: Float64Column;
   readonly min: Float64Column;
   readonly max: Float64Column;
-  readonly bucketCounts: Int64ListColumn;
-  readonly explicitBounds: Float64ListColumn;
   readonly temporality: Int32Column;
   readonly exemplars: ExemplarColumns;
 
@@ -320,8 +347,6 @@ export class HistogramColumns extends MetricColumns {
     this.sum = new Float64Column(budget, rows);
     this.min = new Float64Column(budget, rows);
     this.max = new Float64Column(budget, rows);
-    this.bucketCounts = new Int64ListColumn(budget, rows);
-    this.explicitBounds = new Float64ListColumn(budget, rows);
     this.temporality = new Int32Column(budget, rows);
     this.exemplars = new ExemplarColumns(budget, rows);
   }
@@ -332,20 +357,17 @@ export class HistogramColumns extends MetricColumns {
     this.sum.reset(budget, rows);
     this.min.reset(budget, rows);
     this.max.reset(budget, rows);
-    this.bucketCounts.reset(budget, rows);
-    this.explicitBounds.reset(budget, rows);
     this.temporality.reset(budget, rows);
     this.exemplars.reset(budget, rows);
   }
 
   override rollbackRow(): void {
     super.rollbackRow();
-    this.bucketCounts.rollback();
-    this.explicitBounds.rollback();
     this.exemplars.rollback();
   }
 
-  finish(): RecordBatch {
+  /** The batch: shared columns, count, sum, min, max, then `buckets`, then the rest. */
+  protected histogramBatch(buckets: Data[]): RecordBatch {
     const S = this.schema;
     return makeBatch(S, this.rows, [
       ...this.sharedData(),
@@ -353,8 +375,7 @@ export class HistogramColumns extends MetricColumns {
       this.sum.finish(columnType<Float64>(S, 'sum')),
       this.min.finish(columnType<Float64>(S, 'min')),
       this.max.finish(columnType<Float64>(S, 'max')),
-      this.bucketCounts.finish(columnType<List<Int64>>(S, 'bucket_counts')),
-      this.explicitBounds.finish(columnType<List<Float64>>(S, 'explicit_bounds')),
+      ...buckets,
       this.temporality.finish(columnType<Int32>(S, 'aggregation_temporality')),
       this.flagsData(),
       this.exemplars.finish(columnType<List<Struct>>(S, 'exemplars')),
@@ -362,13 +383,42 @@ export class HistogramColumns extends MetricColumns {
   }
 }
 
-export class ExpHistogramColumns extends MetricColumns {
+export class HistogramColumns extends HistogramBaseColumns {
+  readonly table = 'metrics_histogram' as const;
+  protected readonly schema = METRICS_HISTOGRAM_SCHEMA;
+  readonly bucketCounts: Int64ListColumn;
+  readonly explicitBounds: Float64ListColumn;
+
+  constructor(budget: Budget, rows: number) {
+    super(budget, rows);
+    this.bucketCounts = new Int64ListColumn(budget, rows);
+    this.explicitBounds = new Float64ListColumn(budget, rows);
+  }
+
+  override reset(budget: Budget, rows: number): void {
+    super.reset(budget, rows);
+    this.bucketCounts.reset(budget, rows);
+    this.explicitBounds.reset(budget, rows);
+  }
+
+  override rollbackRow(): void {
+    super.rollbackRow();
+    this.bucketCounts.rollback();
+    this.explicitBounds.rollback();
+  }
+
+  finish(): RecordBatch {
+    const S = this.schema;
+    return this.histogramBatch([
+      this.bucketCounts.finish(columnType<List<Int64>>(S, 'bucket_counts')),
+      this.explicitBounds.finish(columnType<List<Float64>>(S, 'explicit_bounds')),
+    ]);
+  }
+}
+
+export class ExpHistogramColumns extends HistogramBaseColumns {
   readonly table = 'metrics_exponential_histogram' as const;
   protected readonly schema = METRICS_EXPONENTIAL_HISTOGRAM_SCHEMA;
-  readonly count: Int64Column;
-  readonly sum: Float64Column;
-  readonly min: Float64Column;
-  readonly max: Float64Column;
   readonly scale: Int32Column;
   readonly zeroCount: Int64Column;
   readonly zeroThreshold: Float64Column;
@@ -376,15 +426,9 @@ export class ExpHistogramColumns extends MetricColumns {
   readonly positiveCounts: Int64ListColumn;
   readonly negativeOffset: Int32Column;
   readonly negativeCounts: Int64ListColumn;
-  readonly temporality: Int32Column;
-  readonly exemplars: ExemplarColumns;
 
   constructor(budget: Budget, rows: number) {
     super(budget, rows);
-    this.count = new Int64Column(budget, rows);
-    this.sum = new Float64Column(budget, rows);
-    this.min = new Float64Column(budget, rows);
-    this.max = new Float64Column(budget, rows);
     this.scale = new Int32Column(budget, rows);
     this.zeroCount = new Int64Column(budget, rows);
     this.zeroThreshold = new Float64Column(budget, rows);
@@ -392,16 +436,10 @@ export class ExpHistogramColumns extends MetricColumns {
     this.positiveCounts = new Int64ListColumn(budget, rows);
     this.negativeOffset = new Int32Column(budget, rows);
     this.negativeCounts = new Int64ListColumn(budget, rows);
-    this.temporality = new Int32Column(budget, rows);
-    this.exemplars = new ExemplarColumns(budget, rows);
   }
 
   override reset(budget: Budget, rows: number): void {
     super.reset(budget, rows);
-    this.count.reset(budget, rows);
-    this.sum.reset(budget, rows);
-    this.min.reset(budget, rows);
-    this.max.reset(budget, rows);
     this.scale.reset(budget, rows);
     this.zeroCount.reset(budget, rows);
     this.zeroThreshold.reset(budget, rows);
@@ -409,25 +447,17 @@ export class ExpHistogramColumns extends MetricColumns {
     this.positiveCounts.reset(budget, rows);
     this.negativeOffset.reset(budget, rows);
     this.negativeCounts.reset(budget, rows);
-    this.temporality.reset(budget, rows);
-    this.exemplars.reset(budget, rows);
   }
 
   override rollbackRow(): void {
     super.rollbackRow();
     this.positiveCounts.rollback();
     this.negativeCounts.rollback();
-    this.exemplars.rollback();
   }
 
   finish(): RecordBatch {
     const S = this.schema;
-    return makeBatch(S, this.rows, [
-      ...this.sharedData(),
-      this.count.finish(columnType<Int64>(S, 'count')),
-      this.sum.finish(columnType<Float64>(S, 'sum')),
-      this.min.finish(columnType<Float64>(S, 'min')),
-      this.max.finish(columnType<Float64>(S, 'max')),
+    return this.histogramBatch([
       this.scale.finish(columnType<Int32>(S, 'scale')),
       this.zeroCount.finish(columnType<Int64>(S, 'zero_count')),
       this.zeroThreshold.finish(columnType<Float64>(S, 'zero_threshold')),
@@ -435,9 +465,6 @@ export class ExpHistogramColumns extends MetricColumns {
       this.positiveCounts.finish(columnType<List<Int64>>(S, 'positive_bucket_counts')),
       this.negativeOffset.finish(columnType<Int32>(S, 'negative_offset')),
       this.negativeCounts.finish(columnType<List<Int64>>(S, 'negative_bucket_counts')),
-      this.temporality.finish(columnType<Int32>(S, 'aggregation_temporality')),
-      this.flagsData(),
-      this.exemplars.finish(columnType<List<Struct>>(S, 'exemplars')),
     ]);
   }
 }
@@ -494,6 +521,21 @@ export class SummaryColumns extends MetricColumns {
   }
 }
 
+/** Metric data kinds, in the order of Metric's `data` fields. */
+export const KIND_GAUGE = 0;
+export const KIND_SUM = 1;
+export const KIND_HISTOGRAM = 2;
+export const KIND_EXP_HISTOGRAM = 3;
+export const KIND_SUMMARY = 4;
+/** Proto field names of the kinds (for paths). */
+export const KIND_FIELDS: readonly string[] = [
+  'gauge',
+  'sum',
+  'histogram',
+  'exponential_histogram',
+  'summary',
+];
+
 /** The five metrics tables of one request, created on first use. */
 export class MetricsTables {
   private gaugeCols: NumberColumns | null = null;
@@ -548,6 +590,19 @@ export class MetricsTables {
       pooled(pools.summary, this.budget, this.rows, (b, r) => new SummaryColumns(b, r)),
     );
     return this.summaryCols;
+  }
+
+  /** The table of metric kind `kind` (KIND_*). */
+  ofKind(kind: number): MetricColumns {
+    return kind === KIND_GAUGE
+      ? this.gauge
+      : kind === KIND_SUM
+        ? this.sum
+        : kind === KIND_HISTOGRAM
+          ? this.histogram
+          : kind === KIND_EXP_HISTOGRAM
+            ? this.exponentialHistogram
+            : this.summary;
   }
 
   /** Ends a scope: copies the resource/scope block onto every table's new rows. */
