@@ -245,6 +245,9 @@ const NAMES: readonly string[] = [
   'filtered_attributes',
 ];
 
+/** Key ids are 0 … KEY_IDS − 1. */
+export const KEY_IDS = NAMES.length;
+
 const BY_STRING = new Map<string, number>();
 
 // Lookup at a key's first byte, before its end is known. A key is matched with its

@@ -1,5 +1,5 @@
 import { estimateRows } from './batch.js';
-import type { Float64Column, Int64Column } from './col-fixed.js';
+import type { Float64Column, Int32Column, Int64Column } from './col-fixed.js';
 import { readAttributes } from './json-any.js';
 import {
   K_AS_DOUBLE,
@@ -59,14 +59,23 @@ import {
   K_ZERO_COUNT_,
   K_ZERO_THRESHOLD,
   K_ZERO_THRESHOLD_,
+  KEY_IDS,
 } from './json-keys.js';
 import { JsonRequestDecoder, type JsonRequestShape } from './json-request.js';
-import { KEY_SHIFT, KIND_MASK, T_ARRAY, T_NUMBER } from './json-tape.js';
+import { KIND_MASK, T_NUMBER } from './json-tape.js';
 import { type DecodeOptions, type DecodeResult, metricsResult } from './result.js';
 import {
+  appendNumberValue,
   type ExemplarColumns,
   type ExpHistogramColumns,
+  type HistogramBaseColumns,
   type HistogramColumns,
+  type Int64ListColumn,
+  KIND_EXP_HISTOGRAM,
+  KIND_FIELDS,
+  KIND_GAUGE,
+  KIND_HISTOGRAM,
+  KIND_SUM,
   type MetricColumns,
   MetricsTables,
   type NumberColumns,
@@ -78,10 +87,23 @@ const TEMPORALITIES: Readonly<Record<string, number>> = {
   AGGREGATION_TEMPORALITY_DELTA: 1,
   AGGREGATION_TEMPORALITY_CUMULATIVE: 2,
 };
-const TWO_32 = 4294967296;
 
-/** Field names of the Metric data kinds, in kind order (for paths). */
-const DATA_FIELDS = ['gauge', 'sum', 'histogram', 'exponential_histogram', 'summary'];
+/** Paths of an exponential histogram's Buckets fields. */
+interface BucketsFields {
+  readonly name: string;
+  readonly offset: string;
+  readonly counts: string;
+}
+const POSITIVE: BucketsFields = {
+  name: 'positive',
+  offset: 'positive.offset',
+  counts: 'positive.bucket_counts',
+};
+const NEGATIVE: BucketsFields = {
+  name: 'negative',
+  offset: 'negative.offset',
+  counts: 'negative.bucket_counts',
+};
 
 /**
  * Decodes an OTLP/JSON ExportMetricsServiceRequest (UTF-8 bytes, or a string) into the
@@ -112,6 +134,10 @@ class MetricsJsonDecoder extends JsonRequestDecoder {
   readonly tables: MetricsTables;
   /** start lo/hi, time lo/hi of the current point. */
   private readonly ts = new Int32Array(4);
+  /** Members by key id (JsonReader.members) of the current metric, point and exemplar. */
+  private readonly metricMembers = new Int32Array(KEY_IDS);
+  private readonly pointMembers = new Int32Array(KEY_IDS);
+  private readonly exemplarMembers = new Int32Array(KEY_IDS);
 
   constructor(input: Uint8Array | string, options: DecodeOptions) {
     super(input, options, METRICS_REQUEST, 'data points');
@@ -122,60 +148,25 @@ class MetricsJsonDecoder extends JsonRequestDecoder {
     this.tables.fillScope(this.ctx);
   }
 
-  /** Decodes the Metric at tape index `m` (all its data points). */
-  protected item(m: number): void {
+  /** Decodes the Metric at tape index `mo` (all its data points). */
+  protected item(mo: number): void {
     const r = this.r;
     const tape = r.tape;
-    let name = -1;
-    let description = -1;
-    let unit = -1;
-    let metadata = -1;
-    let gauge = -1;
-    let sum = -1;
-    let histogram = -1;
-    let expC = -1;
-    let expS = -1;
-    let summary = -1;
-    for (let i = 0, n = tape[m + 1]!, x = m + 3; i < n; i++) {
-      switch (tape[x]! >>> KEY_SHIFT) {
-        case K_NAME:
-          name = x;
-          break;
-        case K_DESCRIPTION:
-          description = x;
-          break;
-        case K_UNIT:
-          unit = x;
-          break;
-        case K_METADATA:
-          metadata = x;
-          break;
-        case K_GAUGE:
-          gauge = x;
-          break;
-        case K_SUM:
-          sum = x;
-          break;
-        case K_HISTOGRAM:
-          histogram = x;
-          break;
-        case K_EXP_HISTOGRAM:
-          expC = x;
-          break;
-        case K_EXP_HISTOGRAM_:
-          expS = x;
-          break;
-        case K_SUMMARY:
-          summary = x;
-          break;
-      }
-      x = (tape[x]! & KIND_MASK) <= T_ARRAY ? tape[x + 2]! : x + 3;
-    }
-    const kinds = [gauge, sum, histogram, r.or(expC, expS), summary];
+    const m = r.members(mo, this.metricMembers);
+    const name = m[K_NAME]!;
+    const description = m[K_DESCRIPTION]!;
+    const unit = m[K_UNIT]!;
+    const kinds = [
+      m[K_GAUGE]!,
+      m[K_SUM]!,
+      m[K_HISTOGRAM]!,
+      r.or(m[K_EXP_HISTOGRAM]!, m[K_EXP_HISTOGRAM_]!),
+      m[K_SUMMARY]!,
+    ];
     let kind = -1;
     let data = -1;
     for (let k = 0; k < kinds.length; k++) {
-      const o = r.object(kinds[k]!, DATA_FIELDS[k]!);
+      const o = r.object(kinds[k]!, KIND_FIELDS[k]!);
       if (o < 0) continue;
       if (kind >= 0) r.fail('', 'Metric has more than one data field set');
       kind = k;
@@ -184,9 +175,9 @@ class MetricsJsonDecoder extends JsonRequestDecoder {
     const nameForm = r.stringForm(name, 'name');
     r.stringForm(description, 'description');
     r.stringForm(unit, 'unit');
-    r.array(metadata, 'metadata'); // not stored; type-checked only
+    r.array(m[K_METADATA]!, 'metadata'); // not stored; type-checked only
     if (data < 0) return;
-    const dataField = DATA_FIELDS[kind]!;
+    const dataField = KIND_FIELDS[kind]!;
     const points = r.or(r.member(data, K_DATA_POINTS), r.member(data, K_DATA_POINTS_));
     const np = r.array(points, `${dataField}.data_points`);
     r.enter(dataField);
@@ -202,7 +193,7 @@ class MetricsJsonDecoder extends JsonRequestDecoder {
       return;
     }
     const temporality =
-      kind >= 1 && kind <= 3
+      kind === KIND_SUM || kind === KIND_HISTOGRAM || kind === KIND_EXP_HISTOGRAM
         ? r.enumValue(
             r.or(r.member(data, K_TEMPORALITY), r.member(data, K_TEMPORALITY_)),
             TEMPORALITIES,
@@ -210,196 +201,114 @@ class MetricsJsonDecoder extends JsonRequestDecoder {
           )
         : 0;
     const monotonic =
-      kind === 1
+      kind === KIND_SUM
         ? r.bool(r.or(r.member(data, K_MONOTONIC), r.member(data, K_MONOTONIC_)), 'is_monotonic')
         : false;
-    const t = this.tables;
-    const table: MetricColumns =
-      kind === 0
-        ? t.gauge
-        : kind === 1
-          ? t.sum
-          : kind === 2
-            ? t.histogram
-            : kind === 3
-              ? t.exponentialHistogram
-              : t.summary;
+    const table = this.tables.ofKind(kind);
     table.nameIdx = r.dictString(table.metricName, name, 'name');
     table.descIdx = r.dictString(table.metricDescription, description, 'description');
     table.unitIdx = r.dictString(table.metricUnit, unit, 'unit');
+    const pm = this.pointMembers;
     for (let pi = 0, p = points + 3; pi < np; pi++, p = r.next(p)) {
       r.at(pi);
       r.item(p, '');
-      if (kind <= 1) this.numberPoint(table as NumberColumns, p, temporality, monotonic);
-      else if (kind === 2) this.histogramPoint(table as HistogramColumns, p, temporality);
-      else if (kind === 3) this.expPoint(table as ExpHistogramColumns, p, temporality);
-      else this.summaryPoint(table as SummaryColumns, p);
+      r.members(p, pm);
+      if (kind === KIND_GAUGE || kind === KIND_SUM) {
+        this.numberPoint(table as NumberColumns, pm, temporality, monotonic);
+      } else if (kind === KIND_HISTOGRAM) {
+        this.histogramPoint(table as HistogramColumns, pm, temporality);
+      } else if (kind === KIND_EXP_HISTOGRAM) {
+        this.expPoint(table as ExpHistogramColumns, pm, temporality);
+      } else {
+        this.summaryPoint(table as SummaryColumns, pm);
+      }
     }
     r.leave();
     r.leave();
   }
 
+  // Data points: `m` holds the point's members by key id. What the kinds share is read
+  // by `times` + `appendPoint` (all), `stats` (histograms), `value` and `exemplars`
+  // (numbers, exemplars); the order of the reads is the order of the error checks.
+
   /** Reads start/time into `ts` ([sLo, sHi, tLo, tHi]). */
-  private times(startC: number, startS: number, timeC: number, timeS: number): void {
+  private times(m: Int32Array): void {
     const r = this.r;
     const ts = this.ts;
-    r.u64(r.or(startC, startS), 'start_time_unix_nano');
+    r.u64(r.or(m[K_START_TIME]!, m[K_START_TIME_]!), 'start_time_unix_nano');
     ts[0] = r.lo;
     ts[1] = r.hi;
-    r.u64(r.or(timeC, timeS), 'time_unix_nano');
+    r.u64(r.or(m[K_TIME]!, m[K_TIME_]!), 'time_unix_nano');
     ts[2] = r.lo;
     ts[3] = r.hi;
   }
 
-  private numberPoint(t: NumberColumns, p: number, temporality: number, monotonic: boolean): void {
+  /** Reads flags and attributes and appends the shared columns of the point (after `times`). */
+  private appendPoint(t: MetricColumns, m: Int32Array): void {
     const r = this.r;
-    const tape = r.tape;
     const ts = this.ts;
-    let startC = -1;
-    let startS = -1;
-    let timeC = -1;
-    let timeS = -1;
-    let asDoubleC = -1;
-    let asDoubleS = -1;
-    let asIntC = -1;
-    let asIntS = -1;
-    let flags = -1;
-    let attributes = -1;
-    let exemplars = -1;
-    for (let i = 0, n = tape[p + 1]!, x = p + 3; i < n; i++) {
-      switch (tape[x]! >>> KEY_SHIFT) {
-        case K_START_TIME:
-          startC = x;
-          break;
-        case K_START_TIME_:
-          startS = x;
-          break;
-        case K_TIME:
-          timeC = x;
-          break;
-        case K_TIME_:
-          timeS = x;
-          break;
-        case K_AS_DOUBLE:
-          asDoubleC = x;
-          break;
-        case K_AS_DOUBLE_:
-          asDoubleS = x;
-          break;
-        case K_AS_INT:
-          asIntC = x;
-          break;
-        case K_AS_INT_:
-          asIntS = x;
-          break;
-        case K_FLAGS:
-          flags = x;
-          break;
-        case K_ATTRIBUTES:
-          attributes = x;
-          break;
-        case K_EXEMPLARS:
-          exemplars = x;
-          break;
-      }
-      x = (tape[x]! & KIND_MASK) <= T_ARRAY ? tape[x + 2]! : x + 3;
-    }
-    this.times(startC, startS, timeC, timeS);
-    const asDouble = r.or(asDoubleC, asDoubleS);
-    const asInt = r.or(asIntC, asIntS);
+    const flags = r.uint32(m[K_FLAGS]!, 'flags');
+    readAttributes(r, t.attributes, m[K_ATTRIBUTES]!, 'attributes');
+    t.appendPoint(ts[0]!, ts[1]!, ts[2]!, ts[3]!, flags);
+  }
+
+  /** count, then the optional sum, min and max of a histogram point. */
+  private stats(t: HistogramBaseColumns, m: Int32Array): void {
+    this.u64(t.count, m[K_COUNT]!, 'count');
+    this.optionalDouble(t.sum, m[K_SUM]!, 'sum');
+    this.optionalDouble(t.min, m[K_MIN]!, 'min');
+    this.optionalDouble(t.max, m[K_MAX]!, 'max');
+  }
+
+  /** Fails when both members of the value oneof are set. */
+  private oneValue(asDouble: number, asInt: number): void {
+    const r = this.r;
     if (r.isSet(asDouble) && r.isSet(asInt)) r.fail('', 'both as_double and as_int are set');
-    const f = r.uint32(flags, 'flags');
-    readAttributes(r, t.attributes, attributes, 'attributes');
-    t.appendPoint(ts[0]!, ts[1]!, ts[2]!, ts[3]!, f);
+  }
+
+  /** Appends the value of a number point or an exemplar (after `oneValue`). */
+  private value(
+    value: Float64Column,
+    valueInt: Int64Column,
+    asDouble: number,
+    asInt: number,
+  ): void {
+    const r = this.r;
     if (r.isSet(asDouble)) {
-      t.value.append(r.double(asDouble, 'as_double'));
-      t.valueInt.appendNull();
+      appendNumberValue(value, valueInt, 1, r.double(asDouble, 'as_double'), 0, 0);
     } else if (r.isSet(asInt)) {
       r.i64(asInt, 'as_int');
-      t.value.append(r.hi * TWO_32 + (r.lo >>> 0));
-      t.valueInt.append(r.lo, r.hi);
+      appendNumberValue(value, valueInt, 2, 0, r.lo, r.hi);
     } else {
-      t.value.appendNull();
-      t.valueInt.appendNull();
+      appendNumberValue(value, valueInt, 0, 0, 0, 0);
     }
-    this.exemplars(t.exemplars, exemplars);
+  }
+
+  private numberPoint(
+    t: NumberColumns,
+    m: Int32Array,
+    temporality: number,
+    monotonic: boolean,
+  ): void {
+    const r = this.r;
+    this.times(m);
+    const asDouble = r.or(m[K_AS_DOUBLE]!, m[K_AS_DOUBLE_]!);
+    const asInt = r.or(m[K_AS_INT]!, m[K_AS_INT_]!);
+    this.oneValue(asDouble, asInt);
+    this.appendPoint(t, m);
+    this.value(t.value, t.valueInt, asDouble, asInt);
+    this.exemplars(t.exemplars, m[K_EXEMPLARS]!);
     if (t.table === 'metrics_sum') {
       t.temporality.append(temporality);
       t.monotonic.append(monotonic);
     }
   }
 
-  private histogramPoint(t: HistogramColumns, p: number, temporality: number): void {
+  private histogramPoint(t: HistogramColumns, m: Int32Array, temporality: number): void {
     const r = this.r;
     const tape = r.tape;
-    const ts = this.ts;
-    let startC = -1;
-    let startS = -1;
-    let timeC = -1;
-    let timeS = -1;
-    let flags = -1;
-    let attributes = -1;
-    let exemplars = -1;
-    let count = -1;
-    let sum = -1;
-    let min = -1;
-    let max = -1;
-    let countsC = -1;
-    let countsS = -1;
-    let boundsC = -1;
-    let boundsS = -1;
-    for (let i = 0, n = tape[p + 1]!, x = p + 3; i < n; i++) {
-      switch (tape[x]! >>> KEY_SHIFT) {
-        case K_START_TIME:
-          startC = x;
-          break;
-        case K_START_TIME_:
-          startS = x;
-          break;
-        case K_TIME:
-          timeC = x;
-          break;
-        case K_TIME_:
-          timeS = x;
-          break;
-        case K_FLAGS:
-          flags = x;
-          break;
-        case K_ATTRIBUTES:
-          attributes = x;
-          break;
-        case K_EXEMPLARS:
-          exemplars = x;
-          break;
-        case K_COUNT:
-          count = x;
-          break;
-        case K_SUM:
-          sum = x;
-          break;
-        case K_MIN:
-          min = x;
-          break;
-        case K_MAX:
-          max = x;
-          break;
-        case K_BUCKET_COUNTS:
-          countsC = x;
-          break;
-        case K_BUCKET_COUNTS_:
-          countsS = x;
-          break;
-        case K_EXPLICIT_BOUNDS:
-          boundsC = x;
-          break;
-        case K_EXPLICIT_BOUNDS_:
-          boundsS = x;
-          break;
-      }
-      x = (tape[x]! & KIND_MASK) <= T_ARRAY ? tape[x + 2]! : x + 3;
-    }
-    const counts = r.or(countsC, countsS);
-    const bounds = r.or(boundsC, boundsS);
+    const counts = r.or(m[K_BUCKET_COUNTS]!, m[K_BUCKET_COUNTS_]!);
+    const bounds = r.or(m[K_EXPLICIT_BOUNDS]!, m[K_EXPLICIT_BOUNDS_]!);
     const nc = r.array(counts, 'bucket_counts');
     const nb = r.array(bounds, 'explicit_bounds');
     if (nc !== 0 && nc !== nb + 1) {
@@ -408,15 +317,9 @@ class MetricsJsonDecoder extends JsonRequestDecoder {
       );
       return;
     }
-    this.times(startC, startS, timeC, timeS);
-    const f = r.uint32(flags, 'flags');
-    readAttributes(r, t.attributes, attributes, 'attributes');
-    t.appendPoint(ts[0]!, ts[1]!, ts[2]!, ts[3]!, f);
-    r.u64(count, 'count');
-    t.count.append(r.lo, r.hi);
-    this.optionalDouble(t.sum, sum, 'sum');
-    this.optionalDouble(t.min, min, 'min');
-    this.optionalDouble(t.max, max, 'max');
+    this.times(m);
+    this.appendPoint(t, m);
+    this.stats(t, m);
     this.u64List(t.bucketCounts.values, counts, nc, 'bucket_counts');
     t.bucketCounts.endRow();
     if (nb > 0) {
@@ -430,180 +333,32 @@ class MetricsJsonDecoder extends JsonRequestDecoder {
     }
     t.explicitBounds.endRow();
     t.temporality.append(temporality);
-    this.exemplars(t.exemplars, exemplars);
+    this.exemplars(t.exemplars, m[K_EXEMPLARS]!);
   }
 
-  private expPoint(t: ExpHistogramColumns, p: number, temporality: number): void {
+  private expPoint(t: ExpHistogramColumns, m: Int32Array, temporality: number): void {
     const r = this.r;
-    const tape = r.tape;
-    const ts = this.ts;
-    let startC = -1;
-    let startS = -1;
-    let timeC = -1;
-    let timeS = -1;
-    let flags = -1;
-    let attributes = -1;
-    let exemplars = -1;
-    let count = -1;
-    let sum = -1;
-    let min = -1;
-    let max = -1;
-    let scale = -1;
-    let zeroCountC = -1;
-    let zeroCountS = -1;
-    let zeroThresholdC = -1;
-    let zeroThresholdS = -1;
-    let positive = -1;
-    let negative = -1;
-    for (let i = 0, n = tape[p + 1]!, x = p + 3; i < n; i++) {
-      switch (tape[x]! >>> KEY_SHIFT) {
-        case K_START_TIME:
-          startC = x;
-          break;
-        case K_START_TIME_:
-          startS = x;
-          break;
-        case K_TIME:
-          timeC = x;
-          break;
-        case K_TIME_:
-          timeS = x;
-          break;
-        case K_FLAGS:
-          flags = x;
-          break;
-        case K_ATTRIBUTES:
-          attributes = x;
-          break;
-        case K_EXEMPLARS:
-          exemplars = x;
-          break;
-        case K_COUNT:
-          count = x;
-          break;
-        case K_SUM:
-          sum = x;
-          break;
-        case K_MIN:
-          min = x;
-          break;
-        case K_MAX:
-          max = x;
-          break;
-        case K_SCALE:
-          scale = x;
-          break;
-        case K_ZERO_COUNT:
-          zeroCountC = x;
-          break;
-        case K_ZERO_COUNT_:
-          zeroCountS = x;
-          break;
-        case K_ZERO_THRESHOLD:
-          zeroThresholdC = x;
-          break;
-        case K_ZERO_THRESHOLD_:
-          zeroThresholdS = x;
-          break;
-        case K_POSITIVE:
-          positive = x;
-          break;
-        case K_NEGATIVE:
-          negative = x;
-          break;
-      }
-      x = (tape[x]! & KIND_MASK) <= T_ARRAY ? tape[x + 2]! : x + 3;
-    }
-    this.times(startC, startS, timeC, timeS);
-    const f = r.uint32(flags, 'flags');
-    readAttributes(r, t.attributes, attributes, 'attributes');
-    t.appendPoint(ts[0]!, ts[1]!, ts[2]!, ts[3]!, f);
-    r.u64(count, 'count');
-    t.count.append(r.lo, r.hi);
-    this.optionalDouble(t.sum, sum, 'sum');
-    this.optionalDouble(t.min, min, 'min');
-    this.optionalDouble(t.max, max, 'max');
-    t.scale.append(r.int32(scale, 'scale'));
-    r.u64(r.or(zeroCountC, zeroCountS), 'zero_count');
-    t.zeroCount.append(r.lo, r.hi);
-    t.zeroThreshold.append(r.double(r.or(zeroThresholdC, zeroThresholdS), 'zero_threshold'));
-    const pos = r.object(positive, 'positive');
-    t.positiveOffset.append(pos < 0 ? 0 : r.int32(r.member(pos, K_OFFSET), 'positive.offset'));
-    if (pos >= 0) {
-      const list = r.or(r.member(pos, K_BUCKET_COUNTS), r.member(pos, K_BUCKET_COUNTS_));
-      const n = r.array(list, 'positive.bucket_counts');
-      this.u64List(t.positiveCounts.values, list, n, 'positive.bucket_counts');
-    }
-    t.positiveCounts.endRow();
-    const neg = r.object(negative, 'negative');
-    t.negativeOffset.append(neg < 0 ? 0 : r.int32(r.member(neg, K_OFFSET), 'negative.offset'));
-    if (neg >= 0) {
-      const list = r.or(r.member(neg, K_BUCKET_COUNTS), r.member(neg, K_BUCKET_COUNTS_));
-      const n = r.array(list, 'negative.bucket_counts');
-      this.u64List(t.negativeCounts.values, list, n, 'negative.bucket_counts');
-    }
-    t.negativeCounts.endRow();
+    this.times(m);
+    this.appendPoint(t, m);
+    this.stats(t, m);
+    t.scale.append(r.int32(m[K_SCALE]!, 'scale'));
+    this.u64(t.zeroCount, r.or(m[K_ZERO_COUNT]!, m[K_ZERO_COUNT_]!), 'zero_count');
+    t.zeroThreshold.append(
+      r.double(r.or(m[K_ZERO_THRESHOLD]!, m[K_ZERO_THRESHOLD_]!), 'zero_threshold'),
+    );
+    this.buckets(t.positiveOffset, t.positiveCounts, m[K_POSITIVE]!, POSITIVE);
+    this.buckets(t.negativeOffset, t.negativeCounts, m[K_NEGATIVE]!, NEGATIVE);
     t.temporality.append(temporality);
-    this.exemplars(t.exemplars, exemplars);
+    this.exemplars(t.exemplars, m[K_EXEMPLARS]!);
   }
 
-  private summaryPoint(t: SummaryColumns, p: number): void {
+  private summaryPoint(t: SummaryColumns, m: Int32Array): void {
     const r = this.r;
-    const tape = r.tape;
-    const ts = this.ts;
-    let startC = -1;
-    let startS = -1;
-    let timeC = -1;
-    let timeS = -1;
-    let flags = -1;
-    let attributes = -1;
-    let count = -1;
-    let sum = -1;
-    let quantilesC = -1;
-    let quantilesS = -1;
-    for (let i = 0, n = tape[p + 1]!, x = p + 3; i < n; i++) {
-      switch (tape[x]! >>> KEY_SHIFT) {
-        case K_START_TIME:
-          startC = x;
-          break;
-        case K_START_TIME_:
-          startS = x;
-          break;
-        case K_TIME:
-          timeC = x;
-          break;
-        case K_TIME_:
-          timeS = x;
-          break;
-        case K_FLAGS:
-          flags = x;
-          break;
-        case K_ATTRIBUTES:
-          attributes = x;
-          break;
-        case K_COUNT:
-          count = x;
-          break;
-        case K_SUM:
-          sum = x;
-          break;
-        case K_QUANTILE_VALUES:
-          quantilesC = x;
-          break;
-        case K_QUANTILE_VALUES_:
-          quantilesS = x;
-          break;
-      }
-      x = (tape[x]! & KIND_MASK) <= T_ARRAY ? tape[x + 2]! : x + 3;
-    }
-    this.times(startC, startS, timeC, timeS);
-    const f = r.uint32(flags, 'flags');
-    readAttributes(r, t.attributes, attributes, 'attributes');
-    t.appendPoint(ts[0]!, ts[1]!, ts[2]!, ts[3]!, f);
-    r.u64(count, 'count');
-    t.count.append(r.lo, r.hi);
-    t.sum.append(r.double(sum, 'sum'));
-    const qs = r.or(quantilesC, quantilesS);
+    this.times(m);
+    this.appendPoint(t, m);
+    this.u64(t.count, m[K_COUNT]!, 'count');
+    t.sum.append(r.double(m[K_SUM]!, 'sum'));
+    const qs = r.or(m[K_QUANTILE_VALUES]!, m[K_QUANTILE_VALUES_]!);
     const n = r.array(qs, 'quantile_values');
     if (n > 0) {
       r.enter('quantile_values');
@@ -616,6 +371,25 @@ class MetricsJsonDecoder extends JsonRequestDecoder {
       r.leave();
     }
     t.quantiles.push(t.quantile.length);
+  }
+
+  /** An exponential histogram's Buckets (`v`, -1 when absent): offset and counts. */
+  private buckets(offset: Int32Column, counts: Int64ListColumn, v: number, f: BucketsFields): void {
+    const r = this.r;
+    const o = r.object(v, f.name);
+    offset.append(o < 0 ? 0 : r.int32(r.member(o, K_OFFSET), f.offset));
+    if (o >= 0) {
+      const list = r.or(r.member(o, K_BUCKET_COUNTS), r.member(o, K_BUCKET_COUNTS_));
+      const n = r.array(list, f.counts);
+      this.u64List(counts.values, list, n, f.counts);
+    }
+    counts.endRow();
+  }
+
+  private u64(col: Int64Column, v: number, field: string): void {
+    const r = this.r;
+    r.u64(v, field);
+    col.append(r.lo, r.hi);
   }
 
   private optionalDouble(col: Float64Column, v: number, field: string): void {
@@ -638,90 +412,27 @@ class MetricsJsonDecoder extends JsonRequestDecoder {
 
   private exemplars(x: ExemplarColumns, v: number): void {
     const r = this.r;
-    const tape = r.tape;
     const n = r.array(v, 'exemplars');
     if (n > 0) r.enter('exemplars');
     for (let i = 0, e = v + 3; i < n; i++, e = r.next(e)) {
       r.at(i);
       r.item(e, '');
-      let spanIdC = -1;
-      let spanIdS = -1;
-      let traceIdC = -1;
-      let traceIdS = -1;
-      let asDoubleC = -1;
-      let asDoubleS = -1;
-      let asIntC = -1;
-      let asIntS = -1;
-      let timeC = -1;
-      let timeS = -1;
-      let filteredC = -1;
-      let filteredS = -1;
-      for (let j = 0, m = tape[e + 1]!, y = e + 3; j < m; j++) {
-        switch (tape[y]! >>> KEY_SHIFT) {
-          case K_SPAN_ID:
-            spanIdC = y;
-            break;
-          case K_SPAN_ID_:
-            spanIdS = y;
-            break;
-          case K_TRACE_ID:
-            traceIdC = y;
-            break;
-          case K_TRACE_ID_:
-            traceIdS = y;
-            break;
-          case K_AS_DOUBLE:
-            asDoubleC = y;
-            break;
-          case K_AS_DOUBLE_:
-            asDoubleS = y;
-            break;
-          case K_AS_INT:
-            asIntC = y;
-            break;
-          case K_AS_INT_:
-            asIntS = y;
-            break;
-          case K_TIME:
-            timeC = y;
-            break;
-          case K_TIME_:
-            timeS = y;
-            break;
-          case K_FILTERED_ATTRIBUTES:
-            filteredC = y;
-            break;
-          case K_FILTERED_ATTRIBUTES_:
-            filteredS = y;
-            break;
-        }
-        y = (tape[y]! & KIND_MASK) <= T_ARRAY ? tape[y + 2]! : y + 3;
-      }
-      const spanId = r.or(spanIdC, spanIdS);
-      const traceId = r.or(traceIdC, traceIdS);
+      const m = r.members(e, this.exemplarMembers);
+      const spanId = r.or(m[K_SPAN_ID]!, m[K_SPAN_ID_]!);
+      const traceId = r.or(m[K_TRACE_ID]!, m[K_TRACE_ID_]!);
       const sidLen = r.hexIdLength(spanId, 'span_id');
       const tidLen = r.hexIdLength(traceId, 'trace_id');
-      const asDouble = r.or(asDoubleC, asDoubleS);
-      const asInt = r.or(asIntC, asIntS);
-      if (r.isSet(asDouble) && r.isSet(asInt)) r.fail('', 'both as_double and as_int are set');
-      r.u64(r.or(timeC, timeS), 'time_unix_nano');
-      x.timestamp.append(r.lo, r.hi);
-      if (r.isSet(asDouble)) {
-        x.value.append(r.double(asDouble, 'as_double'));
-        x.valueInt.appendNull();
-      } else if (r.isSet(asInt)) {
-        r.i64(asInt, 'as_int');
-        x.value.append(r.hi * TWO_32 + (r.lo >>> 0));
-        x.valueInt.append(r.lo, r.hi);
-      } else {
-        x.value.appendNull();
-        x.valueInt.appendNull();
-      }
+      const asDouble = r.or(m[K_AS_DOUBLE]!, m[K_AS_DOUBLE_]!);
+      const asInt = r.or(m[K_AS_INT]!, m[K_AS_INT_]!);
+      this.oneValue(asDouble, asInt);
+      this.u64(x.timestamp, r.or(m[K_TIME]!, m[K_TIME_]!), 'time_unix_nano');
+      this.value(x.value, x.valueInt, asDouble, asInt);
       if (sidLen === 0 || r.isZeroHex(spanId)) x.spanId.appendNull();
       else r.appendHexLower(x.spanId, spanId, 'span_id');
       if (tidLen === 0 || r.isZeroHex(traceId)) x.traceId.appendNull();
       else r.appendHexLower(x.traceId, traceId, 'trace_id');
-      readAttributes(r, x.attributes, r.or(filteredC, filteredS), 'filtered_attributes');
+      const filtered = r.or(m[K_FILTERED_ATTRIBUTES]!, m[K_FILTERED_ATTRIBUTES_]!);
+      readAttributes(r, x.attributes, filtered, 'filtered_attributes');
       x.attributes.endRow();
     }
     if (n > 0) r.leave();

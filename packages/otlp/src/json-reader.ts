@@ -131,6 +131,21 @@ export class JsonReader {
     return found;
   }
 
+  /**
+   * Indexes the members of object `o` by key id (json-keys.ts) into `out`, an array of
+   * KEY_IDS entries: the value of each key present, -1 for the others; the last of
+   * duplicate keys wins, as with `member`. Returns `out`.
+   */
+  members(o: number, out: Int32Array): Int32Array {
+    const tape = this.tape;
+    out.fill(-1);
+    for (let i = 0, n = tape[o + 1]!, x = o + 3; i < n; i++) {
+      out[tape[x]! >>> KEY_SHIFT] = x;
+      x = (tape[x]! & KIND_MASK) <= T_ARRAY ? tape[x + 2]! : x + 3;
+    }
+    return out;
+  }
+
   /** Element count of an array value (absent or null: 0); elements start at `v + 3`. */
   array(v: number, field: string): number {
     if (v < 0) return 0;
