@@ -9,7 +9,7 @@ import {
 import { InvalidInputError, OutputTooLargeError, toIpcStream } from '@sediment/otlp';
 import type { Logger } from '@sediment/service-kit';
 import { AcceptorError } from './errors.js';
-import type { InflightBytes } from './inflight.js';
+import type { InflightBytes, InflightReservation } from './inflight.js';
 import type { AcceptorMetrics } from './metrics.js';
 import { type BodyFormat, SIGNALS, type Signal } from './signals.js';
 
@@ -53,15 +53,23 @@ export class ExportPipeline {
     this.#o = options;
   }
 
-  /** @throws AcceptorError */
+  /**
+   * Decodes and stores one request. `reservation` is the request's share of the in-flight
+   * bound (already holding its body while it was read); it is grown to cover the decoded
+   * columns and Arrow IPC and left to the caller to release. Without one, the pipeline
+   * reserves (and releases) its own.
+   * @throws AcceptorError
+   */
   async export(
     signal: Signal,
     body: Uint8Array,
     format: BodyFormat,
     deadlineMs?: number,
+    reservation?: InflightReservation,
   ): Promise<ExportOutcome> {
-    const release = this.#o.inflight.tryAcquire(body.byteLength * MEMORY_PER_BODY_BYTE);
-    if (!release) {
+    const held = reservation ?? this.#o.inflight.reserve();
+    if (!held.tryResize(Math.max(held.bytes, body.byteLength * MEMORY_PER_BODY_BYTE))) {
+      if (!reservation) held.release();
       throw new AcceptorError(
         'unavailable',
         'acceptor is at its in-flight limit (writers are slower than the incoming rate); retry later',
@@ -103,7 +111,7 @@ export class ExportPipeline {
         rejectedMessage: decoded.rejectedMessage,
       };
     } finally {
-      release();
+      if (!reservation) held.release();
     }
   }
 

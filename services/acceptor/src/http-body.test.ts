@@ -4,6 +4,7 @@ import { describe, expect, test } from 'vitest';
 import * as zstd from 'zstd-napi';
 import { AcceptorError } from './errors.js';
 import { decompress, parseContentEncoding, readBody } from './http-body.js';
+import { InflightBytes } from './inflight.js';
 
 const limits = { maxWireBytes: 1 << 20, maxBodyBytes: 4 << 20 };
 const payload = Buffer.from('otlp '.repeat(10_000));
@@ -143,5 +144,65 @@ describe('decompression bombs stay bounded', () => {
     // window descriptor exponent 21 → 2^31 window
     const frame = Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0x00, 0xa8, 0x01, 0x00, 0x00]);
     expect(await kindOf(decompress(frame, 'zstd', 8 << 20))).toBe('invalid_argument');
+  });
+});
+
+describe('bodies are charged to the in-flight bound as they are read and inflated', () => {
+  test('on success the reservation holds exactly the body (the wire bytes are given back)', async () => {
+    const pool = new InflightBytes(1 << 30);
+    for (const [encoding, wire] of [
+      ['identity', payload],
+      ['gzip', zlib.gzipSync(payload)],
+      ['deflate', zlib.deflateRawSync(payload)],
+      ['zstd', zstd.compress(payload)],
+    ] as const) {
+      const reservation = pool.reserve();
+      const out = await readBody(body(wire), encoding, limits, undefined, {
+        reservation,
+        retryAfterMs: 1,
+      });
+      expect(out.equals(payload)).toBe(true);
+      expect(reservation.bytes).toBe(payload.byteLength);
+      reservation.release();
+    }
+    expect(pool.current).toBe(0);
+  });
+
+  test.each(['gzip', 'zstd'] as const)(
+    '%s output that would pass the bound while others hold it → unavailable, the inflated bytes given back',
+    async (encoding) => {
+      const pool = new InflightBytes(2 << 20);
+      const other = pool.reserve();
+      expect(other.tryGrow(1 << 20)).toBe(true);
+      const reservation = pool.reserve();
+      const wire =
+        encoding === 'gzip'
+          ? zlib.gzipSync(Buffer.alloc(3 << 20))
+          : zstd.compress(Buffer.alloc(3 << 20));
+      const err = await readBody(body(wire), encoding, limits, undefined, {
+        reservation,
+        retryAfterMs: 750,
+      }).catch((e: unknown) => e);
+      expect(err).toMatchObject({ kind: 'unavailable', retryAfterMs: 750 });
+      // What was inflated is given back; the wire body the caller still holds stays charged.
+      expect(reservation.bytes).toBe(wire.byteLength);
+      reservation.release();
+      other.release();
+      expect(pool.current).toBe(0);
+    },
+  );
+
+  test('wire bytes past the bound → unavailable while reading, the rest is drained', async () => {
+    const pool = new InflightBytes(100_000);
+    const other = pool.reserve();
+    other.tryGrow(50_000);
+    const reservation = pool.reserve();
+    const stream = body(...Array.from({ length: 10 }, () => Buffer.alloc(20_000)));
+    const err = await readBody(stream, 'identity', limits, undefined, {
+      reservation,
+      retryAfterMs: 1,
+    }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ kind: 'unavailable' });
+    expect(reservation.bytes).toBe(0);
   });
 });

@@ -1,4 +1,5 @@
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { encodeExportResponse, encodeRpcStatus } from '@sediment/otlp';
 import { type AdminRoutesOptions, type Logger, registerAdminRoutes } from '@sediment/service-kit';
@@ -7,6 +8,7 @@ import { AcceptorError, type AcceptorErrorKind } from './errors.js';
 import type { ExportPipeline } from './export-pipeline.js';
 import { asAcceptorError } from './grpc-server.js';
 import { parseContentEncoding, readBody } from './http-body.js';
+import type { InflightBytes } from './inflight.js';
 import type { AcceptorMetrics } from './metrics.js';
 import { REPLY_STATUS } from './reply-status.js';
 import { type BodyFormat, SIGNALS, type Signal } from './signals.js';
@@ -16,8 +18,14 @@ export interface HttpServerOptions {
   readonly auth: TokenAuthenticator;
   readonly metrics: AcceptorMetrics;
   readonly logger: Logger;
+  readonly inflight: InflightBytes;
+  readonly retryAfterMs: number;
   readonly maxRequestBytes: number;
   readonly maxConnections: number;
+  /** Request line + headers (node's maxHeaderSize): 431 beyond. */
+  readonly maxHeaderBytes: number;
+  /** Longest a client may take to send a whole request (node's requestTimeout): 408 beyond. */
+  readonly requestTimeoutMs: number;
   readonly corsOrigins: readonly string[] | undefined;
   /** Serve /healthz, /readyz and /metrics here too (unless a separate admin port is used). */
   readonly admin: AdminRoutesOptions | undefined;
@@ -45,16 +53,27 @@ export function bodyFormat(contentType: string | undefined): BodyFormat | undefi
  */
 export async function createOtlpHttpServer(options: HttpServerOptions): Promise<FastifyInstance> {
   const { tls } = options;
+  const serverOptions = {
+    maxHeaderSize: options.maxHeaderBytes,
+    // Node (20) applies requestTimeout to request bodies only when it is given to the
+    // server's constructor; fastify's own option below only sets the property afterwards.
+    requestTimeout: options.requestTimeoutMs,
+    // How often node looks for requests past requestTimeout (default 30 s).
+    connectionsCheckingInterval: Math.max(250, Math.min(30_000, options.requestTimeoutMs / 4)),
+  };
   const app = Fastify({
     logger: false,
     // Our own body reader enforces the limits; fastify's parsers are bypassed.
     bodyLimit: options.maxRequestBytes,
     connectionTimeout: 120_000,
     keepAliveTimeout: 65_000,
+    requestTimeout: options.requestTimeoutMs,
     return503OnClosing: true,
+    clientErrorHandler: answerClientError,
     ...(tls
       ? {
           https: {
+            ...serverOptions,
             cert: tls.cert,
             key: tls.key,
             ...(tls.clientCa
@@ -62,7 +81,7 @@ export async function createOtlpHttpServer(options: HttpServerOptions): Promise<
               : {}),
           },
         }
-      : {}),
+      : { http: serverOptions }),
   }) as unknown as FastifyInstance;
   app.server.maxConnections = options.maxConnections;
   app.removeAllContentTypeParsers();
@@ -141,6 +160,9 @@ async function handleExport(
   const format = bodyFormat(req.headers['content-type']);
   const replyFormat: BodyFormat = format ?? 'json';
   let status = 200;
+  // Every byte this request holds — wire body, decompressed body, decoded columns, Arrow —
+  // is charged here as it is allocated (SEDIMENT_MAX_INFLIGHT_BYTES).
+  const reservation = o.inflight.reserve();
   try {
     if (!o.auth.check(req.headers.authorization)) {
       reply.header('www-authenticate', 'Bearer');
@@ -165,10 +187,11 @@ async function handleExport(
       encoding,
       { maxWireBytes: o.maxRequestBytes, maxBodyBytes: o.maxRequestBytes },
       Number.isFinite(contentLength) ? contentLength : undefined,
+      { reservation, retryAfterMs: o.retryAfterMs },
     );
     o.metrics.receivedBytes.inc({ signal, protocol: 'http' }, wireBytes);
     o.metrics.decodedBytes.inc({ signal, protocol: 'http' }, body.byteLength);
-    const outcome = await o.pipeline.export(signal, body, format);
+    const outcome = await o.pipeline.export(signal, body, format, undefined, reservation);
     o.metrics.rows.inc({ signal }, outcome.rows);
     if (outcome.rejected > 0) o.metrics.rejectedItems.inc({ signal }, outcome.rejected);
     const partial =
@@ -187,7 +210,7 @@ async function handleExport(
     if (retryDelayMs !== undefined) {
       reply.header('retry-after', String(Math.max(1, Math.ceil(retryDelayMs / 1000))));
     }
-    if (status === 413 || status === 401 || status === 415) {
+    if (status === 413 || status === 401 || status === 415 || !req.raw.complete) {
       // The body was not (fully) read: do not keep a connection with unread bytes.
       reply.header('connection', 'close');
     }
@@ -207,6 +230,7 @@ async function handleExport(
         ),
       );
   } finally {
+    reservation.release();
     o.metrics.requests.inc({ signal, protocol: 'http', status: String(status) });
     o.metrics.duration.observe({ signal, protocol: 'http' }, (performance.now() - started) / 1000);
   }
@@ -239,4 +263,52 @@ function registerCors(app: FastifyInstance, origins: readonly string[]): void {
         .send();
     });
   }
+}
+
+const CLIENT_ERRORS: Record<
+  string,
+  { status: number; reason: string; code: number; message: string }
+> = {
+  HPE_HEADER_OVERFLOW: {
+    status: 431,
+    reason: 'Request Header Fields Too Large',
+    code: 8, // RESOURCE_EXHAUSTED
+    message: 'request headers exceed the limit (SEDIMENT_MAX_HEADER_SIZE)',
+  },
+  ERR_HTTP_REQUEST_TIMEOUT: {
+    status: 408,
+    reason: 'Request Timeout',
+    code: 4, // DEADLINE_EXCEEDED
+    message: 'request not received in full in time (SEDIMENT_REQUEST_TIMEOUT)',
+  },
+};
+
+/**
+ * Node's HTTP parser refused the bytes on a connection (malformed request line, header or
+ * chunk; headers over maxHeaderSize; request timeout): answer with a google.rpc.Status
+ * JSON body like every other OTLP error, then close the connection (its framing is lost).
+ * Nothing is written when a response already started on the socket.
+ */
+function answerClientError(err: Error & { code?: string }, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const known = CLIENT_ERRORS[err.code ?? ''] ?? {
+    status: 400,
+    reason: 'Bad Request',
+    code: 3, // INVALID_ARGUMENT
+    message: `malformed HTTP request (${err.code ?? 'parse error'})`,
+  };
+  const pending = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
+  if (!socket.writable || pending?.headersSent) {
+    if (!socket.writableEnded) socket.destroy();
+    return;
+  }
+  const body = JSON.stringify({ code: known.code, message: known.message });
+  socket.end(
+    `HTTP/1.1 ${known.status} ${known.reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
+  // Close once the reply is flushed (or after 5 s if the peer does not read it).
+  socket.once('finish', () => socket.destroy());
+  const timer = setTimeout(() => socket.destroy(), 5_000);
+  timer.unref();
+  socket.once('close', () => clearTimeout(timer));
 }

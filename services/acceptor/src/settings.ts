@@ -131,7 +131,24 @@ export const acceptorSettings = {
     env: 'SEDIMENT_MAX_CONNECTIONS',
     default: 4096,
     min: 1,
-    description: 'Concurrent TCP connections per OTLP port; more are refused.',
+    description:
+      'Concurrent TCP connections per OTLP port (gRPC and HTTP each); more are closed as soon as they are accepted.',
+    services: ['acceptor', 'start'],
+  }),
+  maxHeaderSize: setting.bytes({
+    env: 'SEDIMENT_MAX_HEADER_SIZE',
+    default: 16 * 1024,
+    min: 1024,
+    description:
+      'Largest request header block on both OTLP ports: HTTP request line + headers (431 beyond), gRPC metadata counted as name + value + 32 bytes per entry (RESOURCE_EXHAUSTED beyond).',
+    services: ['acceptor', 'start'],
+  }),
+  requestTimeout: setting.duration({
+    env: 'SEDIMENT_REQUEST_TIMEOUT',
+    default: 60_000,
+    min: 1000,
+    description:
+      'Longest a client may take to send one whole request (headers and body; 408 / DEADLINE_EXCEEDED beyond) and a new gRPC connection to start HTTP/2. Bounds slow-sending clients; the wait for the writer is not included.',
     services: ['acceptor', 'start'],
   }),
   keepaliveTime: setting.duration({

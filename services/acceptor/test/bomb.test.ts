@@ -96,7 +96,7 @@ test('gzip and zstd bombs (1 GiB inflated) → 413 / RESOURCE_EXHAUSTED; accepto
       compressed: true,
     });
     expect(viaGrpc.grpcStatus).toBe(Code.RESOURCE_EXHAUSTED);
-    expect(viaGrpc.grpcMessage).toMatch(`decompresses to a size larger than ${LIMIT}`);
+    expect(viaGrpc.grpcMessage).toMatch(`gzip body inflates past the limit of ${LIMIT} bytes`);
     const sequential = await processMemory(acceptor.pid);
     // One bomb at a time costs a few request limits of memory (the capped output, the
     // wire body, garbage not yet collected), not the 1 GiB.
@@ -116,7 +116,10 @@ test('gzip and zstd bombs (1 GiB inflated) → 413 / RESOURCE_EXHAUSTED; accepto
         }).then((r) => r.grpcStatus),
       ),
     ]);
-    expect(concurrent).toEqual([413, 413, 413, 413, 8, 8, 8, 8]);
+    // Each is refused as too large — or, when the others already hold the in-flight
+    // bound (256 MiB by default) while inflating, as UNAVAILABLE / 503 to retry later.
+    expect(concurrent.slice(0, 4).every((s) => s === 413 || s === 503)).toBe(true);
+    expect(concurrent.slice(4).every((s) => s === 8 || s === 14)).toBe(true);
 
     const after = await processMemory(acceptor.pid);
     const growth = after.peak - before.peak;
@@ -125,8 +128,8 @@ test('gzip and zstd bombs (1 GiB inflated) → 413 / RESOURCE_EXHAUSTED; accepto
       `acceptor peak RSS: baseline ${mib(before.peak)}; after 4 sequential bombs ` +
         `+${mib(sequential.peak - before.peak)}; after 8 concurrent +${mib(growth)}`,
     );
-    // Concurrent bombs each hold at most the limit while being refused: 8 × 32 MiB, plus
-    // allocator slack — well under the 1 GiB one of them would inflate to.
+    // Concurrent bombs together hold at most the in-flight bound (256 MiB) while being
+    // refused, plus allocator slack — well under the 1 GiB one of them would inflate to.
     expect(growth).toBeLessThan(8 * LIMIT + 4 * LIMIT);
     expect(growth).toBeLessThan(GiB / 2);
 
@@ -138,4 +141,69 @@ test('gzip and zstd bombs (1 GiB inflated) → 413 / RESOURCE_EXHAUSTED; accepto
     grpc.close();
   }
   expect(acceptor.child.exitCode).toBeNull();
+}, 120_000);
+
+/**
+ * The in-flight bound covers bodies while they are read and inflated, not only decoded
+ * requests waiting for the writer: sixteen bombs at once against an acceptor with a
+ * 64 MiB bound cost about that much, where each alone may inflate to the 32 MiB request
+ * limit (16 × 32 MiB = 512 MiB without the bound). The ones that find the bound full get
+ * 503 / UNAVAILABLE with a retry delay.
+ */
+test('concurrent bombs are charged to SEDIMENT_MAX_INFLIGHT_BYTES while they inflate: peak memory ≈ the bound, the rest get 503 / UNAVAILABLE', async () => {
+  const INFLIGHT = 64 * MiB;
+  const bounded = await spawnAcceptor({
+    SEDIMENT_WRITERS: `127.0.0.1:${writer.flightPort}`,
+    SEDIMENT_MAX_INFLIGHT_BYTES: String(INFLIGHT),
+  });
+  const grpc = new GrpcOtlpClient(bounded.grpcPort);
+  try {
+    const gz = gzipBomb(GiB / 4); // 256 MiB inflated: past the 32 MiB limit either way
+    const warm = encodeRequest('traces', traceRequest({ request: 3, rows: 50, startNs: 1n }));
+    expect((await grpc.export('traces', warm)).code).toBe(Code.OK);
+    expect(
+      (
+        await postOtlp(bounded.httpPort, 'traces', zlib.gzipSync(warm), {
+          headers: { 'content-encoding': 'gzip' },
+        })
+      ).status,
+    ).toBe(200);
+    const before = await processMemory(bounded.pid);
+    const replies = await Promise.all([
+      ...Array.from({ length: 8 }, () =>
+        postOtlp(bounded.httpPort, 'logs', gz, { headers: { 'content-encoding': 'gzip' } }).then(
+          (r) => r.status,
+        ),
+      ),
+      ...Array.from({ length: 8 }, () =>
+        rawGrpcCall(bounded.grpcPort, GRPC_PATHS.logs, gz, {
+          encoding: 'gzip',
+          compressed: true,
+        }).then((r) => r.grpcStatus),
+      ),
+    ]);
+    const after = await processMemory(bounded.pid);
+    const growth = after.peak - before.peak;
+    console.log(
+      `16 concurrent bombs, 64 MiB in-flight bound: replies ${JSON.stringify(replies)}; peak RSS +${(growth / MiB).toFixed(0)} MiB`,
+    );
+    const http = replies.slice(0, 8);
+    const viaGrpc = replies.slice(8);
+    expect(http.every((s) => s === 413 || s === 503)).toBe(true);
+    expect(viaGrpc.every((s) => s === Code.RESOURCE_EXHAUSTED || s === Code.UNAVAILABLE)).toBe(
+      true,
+    );
+    // The bound turned some away instead of letting all sixteen inflate at once …
+    expect(replies.filter((s) => s === 503 || s === Code.UNAVAILABLE).length).toBeGreaterThan(0);
+    // … so the peak grew by about the bound (plus garbage not yet collected), nowhere near
+    // the 512 MiB that sixteen inflating bodies would hold.
+    expect(growth).toBeLessThan(INFLIGHT + 3 * LIMIT);
+    // Still serving, with nothing left charged.
+    const again = encodeRequest('traces', traceRequest({ request: 4, rows: 5, startNs: 1n }));
+    expect((await grpc.export('traces', again)).code).toBe(Code.OK);
+    expect((await postOtlp(bounded.httpPort, 'traces', again)).status).toBe(200);
+  } finally {
+    grpc.close();
+    bounded.kill();
+  }
 }, 120_000);

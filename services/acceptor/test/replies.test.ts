@@ -235,17 +235,29 @@ describe('SPEC §7 replies', () => {
       });
       expectHttpStatusBody(corrupt, 400, 'protobuf', Code.INVALID_ARGUMENT);
     }
-    // gRPC with a corrupt gzip message: grpc-js itself answers before our handler runs,
-    // with INTERNAL ("Failed to decompress message"). Not retryable by OTLP clients, so the
-    // client does not loop on it; documented in the README.
-    const corrupt = await rawGrpcCall(
-      acceptor.grpcPort,
-      GRPC_PATHS.traces,
-      Buffer.from('not gzip at all'),
-      { encoding: 'gzip', compressed: true },
-    );
-    expect(corrupt.grpcStatus).toBe(Code.INTERNAL);
-    expect(corrupt.grpcMessage).toMatch(/decompress/i);
+    // gRPC with corrupt compressed messages: the acceptor decompresses gRPC messages
+    // itself (not grpc-js, which would answer INTERNAL), so they are INVALID_ARGUMENT too,
+    // with a google.rpc.Status in grpc-status-details-bin.
+    const valid = request('traces').protobuf;
+    for (const [encoding, bytes] of [
+      ['gzip', Buffer.from('not gzip at all')],
+      ['gzip', (await gzip(valid)).subarray(0, 40)],
+      ['deflate', Buffer.from([1, 2, 3, 4, 5])],
+      ['zstd', Buffer.from('not zstd')],
+    ] as const) {
+      const corrupt = await rawGrpcCall(acceptor.grpcPort, GRPC_PATHS.traces, bytes, {
+        encoding,
+        compressed: true,
+      });
+      expect(corrupt.grpcStatus, encoding).toBe(Code.INVALID_ARGUMENT);
+      expect(corrupt.grpcMessage).toMatch(new RegExp(`corrupt ${encoding}`));
+    }
+    // The Compressed-Flag set on a call without grpc-encoding: undecodable as sent.
+    const flagged = await rawGrpcCall(acceptor.grpcPort, GRPC_PATHS.traces, valid, {
+      compressed: true,
+    });
+    expect(flagged.grpcStatus).toBe(Code.INVALID_ARGUMENT);
+    expect(flagged.grpcMessage).toMatch(/Compressed-Flag/);
   });
 
   test('body over the limit, on the wire and after decompression: RESOURCE_EXHAUSTED (no RetryInfo) / 413', async () => {
@@ -301,15 +313,27 @@ describe('SPEC §7 replies', () => {
     expect(plain.code).toBe(Code.RESOURCE_EXHAUSTED);
     expect(plain.status?.retryDelayMs).toBeUndefined();
     // … and one compressed by the client (grpc-encoding: gzip) that inflates past it:
-    // grpc-js checks the size while decompressing.
+    // the acceptor checks the size while decompressing.
     const gzipGrpc = new GrpcOtlpClient(small.grpcPort, {
       channelOptions: { 'grpc.default_compression_algorithm': 2 },
     });
     cleanup.push(() => gzipGrpc.close());
     const compressed = await gzipGrpc.export('traces', big);
     expect(compressed.code).toBe(Code.RESOURCE_EXHAUSTED);
-    expect(compressed.details).toMatch(/decompresses to a size larger than 65536/);
+    expect(compressed.details).toMatch(/gzip body inflates past the limit of 65536/);
     expect(compressed.status?.retryDelayMs).toBeUndefined();
+    // The same with zstd and deflate framed by hand (grpc-js clients cannot send zstd).
+    for (const [encoding, bytes] of [
+      ['zstd', await zstdCompress(big)],
+      ['deflate', await deflate(big)],
+    ] as const) {
+      const r = await rawGrpcCall(small.grpcPort, GRPC_PATHS.traces, bytes, {
+        encoding,
+        compressed: true,
+      });
+      expect(r.grpcStatus, encoding).toBe(Code.RESOURCE_EXHAUSTED);
+      expect(r.grpcMessage).toMatch(/inflates past the limit of 65536/);
+    }
     // A compressed request under the limit goes through.
     const ok = request('traces');
     expect((await gzipGrpc.export('traces', ok.protobuf)).code).toBe(Code.OK);
@@ -350,7 +374,8 @@ describe('SPEC §7 replies', () => {
     });
     expectHttpStatusBody(stacked, 415, 'json', Code.UNIMPLEMENTED);
 
-    // grpc-js answers an unknown grpc-encoding itself, before the handler.
+    // An unknown grpc-encoding on a compressed message: UNIMPLEMENTED, naming the ones
+    // supported (also in grpc-accept-encoding, as the gRPC compression spec asks).
     const snappy = await rawGrpcCall(acceptor.grpcPort, GRPC_PATHS.traces, body, {
       encoding: 'snappy',
       compressed: true,
@@ -358,6 +383,23 @@ describe('SPEC §7 replies', () => {
     expect(snappy.httpStatus).toBe(200);
     expect(snappy.grpcStatus).toBe(Code.UNIMPLEMENTED);
     expect(snappy.grpcMessage).toMatch(/unsupported encoding "snappy"/);
+    expect(snappy.headers?.['grpc-accept-encoding']).toBe('identity,gzip,deflate,zstd');
+    // Every supported encoding works on gRPC, including zstd (the Collector can send it).
+    for (const [encoding, compress] of [
+      ['gzip', gzip],
+      ['deflate', deflate],
+      ['zstd', zstdCompress],
+    ] as const) {
+      const r = request('traces');
+      const sent = await rawGrpcCall(
+        acceptor.grpcPort,
+        GRPC_PATHS.traces,
+        await compress(r.protobuf),
+        { encoding, compressed: true },
+      );
+      expect(sent.grpcStatus, encoding).toBe(Code.OK);
+      landed.set(r.n, { signal: 'traces', rows: 3 });
+    }
     // An unknown encoding named but the message not flagged compressed is fine (the flag
     // decides), as the gRPC spec says.
     const unflagged = request('traces');

@@ -248,6 +248,8 @@ export interface RawGrpcReply {
   httpStatus: number;
   grpcStatus: number | undefined;
   grpcMessage: string | undefined;
+  /** Response headers and trailers, merged. */
+  headers?: http2.IncomingHttpHeaders;
 }
 
 /**
@@ -275,7 +277,9 @@ export async function rawGrpcCall(
       let httpStatus = 0;
       let grpcStatus: number | undefined;
       let grpcMessage: string | undefined;
+      const headers: http2.IncomingHttpHeaders = {};
       const take = (h: http2.IncomingHttpHeaders) => {
+        Object.assign(headers, h);
         if (h['grpc-status'] !== undefined) grpcStatus = Number(h['grpc-status']);
         if (h['grpc-message'] !== undefined)
           grpcMessage = decodeURIComponent(String(h['grpc-message']));
@@ -286,7 +290,7 @@ export async function rawGrpcCall(
       });
       req.on('trailers', take);
       req.on('data', () => {});
-      req.on('end', () => resolve({ httpStatus, grpcStatus, grpcMessage }));
+      req.on('end', () => resolve({ httpStatus, grpcStatus, grpcMessage, headers }));
       req.on('error', reject);
       const frame = Buffer.alloc(5 + payload.byteLength);
       frame.writeUInt8(options.compressed ? 1 : 0, 0);
