@@ -133,7 +133,7 @@ const transientRetries = (m: Map<string, number>) =>
 /**
  * The store's tmpfs fills up: a filler file takes all but 256 KiB, the load takes the
  * rest; the outage timer starts once the writer runs into ENOSPC, and the filler is
- * deleted `outageMs` later. Compaction runs every 2 s, so rounds hit the full disk too.
+ * deleted `outageMs` later. Compaction rounds hit the full disk too (see writerEnv).
  */
 export function fullDiskCase(disk: SmallDisk, o: CaseOptions): FullDiskCase {
   let freeAtEnd = -1;
@@ -142,7 +142,9 @@ export function fullDiskCase(disk: SmallDisk, o: CaseOptions): FullDiskCase {
     scenario: {
       name: 'full-disk',
       store: disk.target,
-      writerEnv: WRITER_ENV,
+      // Rows wait up to 10 s for their round: whatever the load queued just before the
+      // disk filled makes a round run (and fail) within 10 s of the outage's start.
+      writerEnv: { ...WRITER_ENV, SEDIMENT_MAX_FILE_AGE: '10s' },
       load: { ...steady(o), concurrency: 16 },
       ...big(o, o.bigClients ?? 8),
       ...PHASES,
