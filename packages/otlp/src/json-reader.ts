@@ -360,25 +360,23 @@ export class JsonReader {
 
   /** uint32 / fixed32 (number or decimal string). */
   uint32(v: number, field: string): number {
-    if (v < 0) return 0;
-    const fast = this.smallUint(v, 9);
-    if (fast >= 0) return fast;
-    const k = this.tape[v]! & KIND_MASK;
-    if (k === T_NULL) return 0;
-    let n = Number.NaN;
-    if (k === T_NUMBER) n = this.numberValue(v);
-    else if (k === T_STRING) {
-      const s = this.jsString(v);
-      if (UINT_RE.test(s)) n = Number(s);
-    }
-    if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) {
-      this.fail(field, 'expected an unsigned 32-bit integer');
-    }
-    return n;
+    return this.int32In(v, field, UINT_RE, 0, 0xffffffff, 'expected an unsigned 32-bit integer');
   }
 
   /** int32 / sint32 (number or decimal string). */
   int32(v: number, field: string): number {
+    return this.int32In(v, field, INT_RE, -0x80000000, 0x7fffffff, 'expected a 32-bit integer');
+  }
+
+  /** A 32-bit integer in [min, max]: a number, or a string matching `digits`. */
+  private int32In(
+    v: number,
+    field: string,
+    digits: RegExp,
+    min: number,
+    max: number,
+    problem: string,
+  ): number {
     if (v < 0) return 0;
     const fast = this.smallUint(v, 9);
     if (fast >= 0) return fast;
@@ -388,11 +386,9 @@ export class JsonReader {
     if (k === T_NUMBER) n = this.numberValue(v);
     else if (k === T_STRING) {
       const s = this.jsString(v);
-      if (INT_RE.test(s)) n = Number(s);
+      if (digits.test(s)) n = Number(s);
     }
-    if (!Number.isInteger(n) || n < -0x80000000 || n > 0x7fffffff) {
-      this.fail(field, 'expected a 32-bit integer');
-    }
+    if (!Number.isInteger(n) || n < min || n > max) this.fail(field, problem);
     return n;
   }
 

@@ -24,6 +24,39 @@ const KV_KNOWN = (1 << 1) | (1 << 2);
 const ANY_KNOWN = 0b11111110;
 const LIST_KNOWN = 1 << 1;
 
+/** [keyStart, keyEnd, valueStart (-1: none), valueEnd] of the last `scanKeyValue`. */
+const KV = new Int32Array(4);
+
+/**
+ * Reads the fields of a KeyValue from `r.pos` to `end` into KV (the last occurrence
+ * of each wins) and checks the message ends at `end`.
+ */
+function scanKeyValue(r: ProtoReader, end: number): void {
+  let ks = 0;
+  let ke = 0;
+  let vs = -1;
+  let ve = 0;
+  while (r.pos < end) {
+    const tag = r.varint();
+    if (tag === 10) {
+      ke = r.lenEnd(end);
+      ks = r.pos;
+      r.pos = ke;
+    } else if (tag === 18) {
+      ve = r.lenEnd(end);
+      vs = r.pos;
+      r.pos = ve;
+    } else {
+      r.skip(tag, end, KV_KNOWN);
+    }
+  }
+  r.checkEnd(end);
+  KV[0] = ks;
+  KV[1] = ke;
+  KV[2] = vs;
+  KV[3] = ve;
+}
+
 // AnyValue oneof members (0 = none set).
 const K_NONE = 0;
 const K_STRING = 1;
@@ -70,28 +103,10 @@ export function readKeyValue(r: ProtoReader, end: number, map: MapColumn): void 
       }
     }
   }
-  let ks = 0;
-  let ke = 0;
-  let vs = -1;
-  let ve = 0;
-  while (r.pos < end) {
-    const tag = r.varint();
-    if (tag === 10) {
-      ke = r.lenEnd(end);
-      ks = r.pos;
-      r.pos = ke;
-    } else if (tag === 18) {
-      ve = r.lenEnd(end);
-      vs = r.pos;
-      r.pos = ve;
-    } else {
-      r.skip(tag, end, KV_KNOWN);
-    }
-  }
-  r.checkEnd(end);
-  map.keys.appendBytes(r.buf, r.view, ks, ke);
-  if (vs < 0) map.values.appendNull();
-  else appendAnyValue(r, vs, ve, map.values);
+  scanKeyValue(r, end);
+  map.keys.appendBytes(r.buf, r.view, KV[0]!, KV[1]!);
+  if (KV[2]! < 0) map.values.appendNull();
+  else appendAnyValue(r, KV[2]!, KV[3]!, map.values);
   r.pos = end;
 }
 
@@ -330,27 +345,8 @@ function writeJsonKvlist(
   while (r.pos < end) {
     const tag = r.varint();
     if (tag === 10) {
-      const e = r.lenEnd(end);
-      let ks = 0;
-      let ke = 0;
-      let vs = -1;
-      let ve = 0;
-      while (r.pos < e) {
-        const t = r.varint();
-        if (t === 10) {
-          ke = r.lenEnd(e);
-          ks = r.pos;
-          r.pos = ke;
-        } else if (t === 18) {
-          ve = r.lenEnd(e);
-          vs = r.pos;
-          r.pos = ve;
-        } else {
-          r.skip(t, e, KV_KNOWN);
-        }
-      }
-      r.checkEnd(e);
-      entries.push(ks, ke, vs, ve);
+      scanKeyValue(r, r.lenEnd(end));
+      entries.push(KV[0]!, KV[1]!, KV[2]!, KV[3]!);
     } else {
       r.skip(tag, end, LIST_KNOWN);
     }
