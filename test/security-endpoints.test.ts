@@ -17,7 +17,7 @@ import { LocalFsStore } from '@sediment/object-store';
 import { decodeTraces, toIpcStream } from '@sediment/otlp';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { GrpcOtlpClient, httpRequest, postOtlp } from '../services/acceptor/test/support.js';
-import { GRPC_PATHS, requestJson } from './support/fuzz-cases.js';
+import { requestJson } from './support/fuzz-cases.js';
 import { rawHttpExchange } from './support/fuzz-http1.js';
 import { withLakeDuckDB } from './support/lake-duckdb.js';
 import { encodeRequest, type Signal } from './support/otlp-proto.js';
