@@ -120,10 +120,8 @@ function problems(r: OutageReport): string[] {
     for (const name of ['acceptor', 'writer'] as const) {
       const p = r.rssMiB[name] ?? {};
       const growth = (p[phase] ?? 0) - (p['warm-up'] ?? 0);
-      if (growth >= bounds[phase][name]) {
-        out.push(
-          `${name} RSS grew ${Math.round(growth)} MiB in ${phase} (bound ${bounds[phase][name]})`,
-        );
+      if (growth >= bounds[name]) {
+        out.push(`${name} RSS grew ${Math.round(growth)} MiB in ${phase} (bound ${bounds[name]})`);
       }
     }
   }
