@@ -16,6 +16,11 @@ export {
 export { WriterMetrics } from './metrics.js';
 export { createPutHandler, MAX_REQUEST_ID_BYTES } from './put-handler.js';
 export { storeSettings, writerSettings } from './settings.js';
-export { TABLE_METADATA_KEY, type ValidatedPut, validatePut } from './validate-put.js';
+export {
+  createPutValidator,
+  TABLE_METADATA_KEY,
+  type ValidatedPut,
+  validatePut,
+} from './validate-put.js';
 export { runWriterProcess, WRITER_USAGE } from './run.js';
 export { parseStoreFaults, withStoreFaults } from './store-faults.js';

@@ -7,7 +7,7 @@ import {
 import { FlushFailedError, IngestClosedError, type Ingestor } from '@sediment/ingest';
 import type { Logger } from '@sediment/service-kit';
 import type { WriterMetrics } from './metrics.js';
-import { validatePut } from './validate-put.js';
+import { createPutValidator } from './validate-put.js';
 
 /** Longest request identity (DoPut app_metadata) kept as the queue metadata payload. */
 export const MAX_REQUEST_ID_BYTES = 1024;
@@ -29,6 +29,7 @@ export function createPutHandler(deps: {
   readonly logger: Logger;
 }): DoPutHandler {
   const { ingestor, metrics, logger } = deps;
+  const validatePut = createPutValidator();
   return async (put: DoPutRequest) => {
     const started = performance.now();
     let table = 'unknown';

@@ -1,0 +1,267 @@
+/**
+ * Bounds-checked reading of Arrow IPC message headers (the flatbuffers of Message.fbs,
+ * Schema.fbs) from untrusted bytes.
+ *
+ * Why not Arrow JS's decoder alone: it follows offsets and vector lengths as found, so a
+ * single corrupted byte in a Schema message can make it loop for ever (measured: one
+ * flipped byte in a spans schema hangs `RecordBatchReader` and `Message#header()`), and
+ * a corrupted vector length makes it allocate billions of objects. Every table, vector
+ * and string reached here is checked to lie inside the buffer, nesting is limited, and
+ * the number of tables visited is bounded by the buffer size, so whatever passes
+ * {@link guardSchemaMessage} can be handed to Arrow JS safely.
+ *
+ * Record and dictionary batch headers are read here directly ({@link readBatchHeader}),
+ * without Arrow JS: the writer checks every put with them.
+ */
+
+/** Thrown for a header that is not a well-formed flatbuffer of the expected shape. */
+export class IpcHeaderError extends Error {
+  override readonly name = 'IpcHeaderError';
+  readonly code = 'IPC_HEADER_INVALID';
+}
+
+/** Message.fbs MessageHeader union tags. */
+export const HeaderType = { Schema: 1, DictionaryBatch: 2, RecordBatch: 3 } as const;
+
+/** Deepest Field nesting accepted in a schema (Sediment's deepest is 4). */
+const MAX_FIELD_DEPTH = 64;
+
+function bad(what: string): never {
+  throw new IpcHeaderError(`malformed Arrow IPC header: ${what}`);
+}
+
+/** A flatbuffer with bounds-checked accessors; positions are byte offsets into `buf`. */
+class Flatbuffer {
+  readonly view: DataView;
+  readonly length: number;
+  /** Tables visited so far (bounds the work on adversarial input). */
+  tables = 0;
+
+  constructor(readonly buf: Uint8Array) {
+    this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    this.length = buf.byteLength;
+  }
+
+  u32(pos: number): number {
+    if (pos < 0 || pos + 4 > this.length) bad('offset out of range');
+    return this.view.getUint32(pos, true);
+  }
+
+  /** Checks the table at `pos` and returns its vtable position. */
+  table(pos: number): number {
+    if (++this.tables > this.length) bad('too many tables');
+    if (pos < 0 || pos + 4 > this.length) bad('table out of range');
+    const vtable = pos - this.view.getInt32(pos, true);
+    if (vtable < 0 || vtable + 4 > this.length) bad('vtable out of range');
+    const vtableSize = this.view.getUint16(vtable, true);
+    const tableSize = this.view.getUint16(vtable + 2, true);
+    if (vtableSize < 4 || (vtableSize & 1) !== 0 || vtable + vtableSize > this.length) {
+      bad('bad vtable size');
+    }
+    if (tableSize < 4 || pos + tableSize > this.length) bad('bad table size');
+    return vtable;
+  }
+
+  /** Position of field `slot` of the table at `pos` (with vtable `vt`), or 0 when absent. */
+  field(pos: number, vt: number, slot: number, width: number): number {
+    const entry = 4 + 2 * slot;
+    if (entry + 2 > this.view.getUint16(vt, true)) return 0;
+    const off = this.view.getUint16(vt + entry, true);
+    if (off === 0) return 0;
+    if (off < 4 || off + width > this.view.getUint16(vt + 2, true))
+      bad(`field ${slot} out of range`);
+    return pos + off;
+  }
+
+  /** Follows the uoffset stored at `pos`. */
+  deref(pos: number): number {
+    const target = pos + this.u32(pos);
+    if (target > this.length - 4) bad('reference out of range');
+    return target;
+  }
+
+  /** A vector at the uoffset stored at `pos`: its first element and length. */
+  vector(pos: number, elementBytes: number): { start: number; count: number } {
+    const at = this.deref(pos);
+    const count = this.u32(at);
+    const start = at + 4;
+    if (count > (this.length - start) / elementBytes) bad('vector runs past the end');
+    return { start, count };
+  }
+
+  string(pos: number): void {
+    const { start, count } = this.vector(pos, 1);
+    if (start + count >= this.length || this.buf[start + count] !== 0) {
+      bad('string not terminated');
+    }
+  }
+
+  i64(pos: number): number {
+    const lo = this.view.getUint32(pos, true);
+    const hi = this.view.getInt32(pos + 4, true);
+    if (hi < -0x200000 || hi >= 0x200000) bad('64-bit value out of range');
+    return hi * 0x100000000 + lo;
+  }
+}
+
+/** The root Message table: its vtable and where the header union's table is. */
+function readMessage(fb: Flatbuffer): {
+  headerType: number;
+  header: number;
+  bodyLength: number;
+} {
+  const root = fb.deref(0);
+  const vt = fb.table(root);
+  const version = fb.field(root, vt, 0, 2);
+  const v = version === 0 ? 0 : fb.view.getInt16(version, true);
+  if (v !== 3 && v !== 4) bad(`unsupported metadata version ${v}`);
+  const typeAt = fb.field(root, vt, 1, 1);
+  const headerType = typeAt === 0 ? 0 : fb.view.getUint8(typeAt);
+  const headerAt = fb.field(root, vt, 2, 4);
+  if (headerAt === 0) bad('message without a header');
+  const header = fb.deref(headerAt);
+  fb.table(header);
+  const bodyAt = fb.field(root, vt, 3, 8);
+  const bodyLength = bodyAt === 0 ? 0 : fb.i64(bodyAt);
+  if (bodyLength < 0) bad('negative body length');
+  const meta = fb.field(root, vt, 4, 4);
+  if (meta !== 0) keyValues(fb, meta);
+  return { headerType, header, bodyLength };
+}
+
+function keyValues(fb: Flatbuffer, at: number): void {
+  const { start, count } = fb.vector(at, 4);
+  for (let i = 0; i < count; i++) {
+    const kv = fb.deref(start + 4 * i);
+    const vt = fb.table(kv);
+    const key = fb.field(kv, vt, 0, 4);
+    if (key !== 0) fb.string(key);
+    const value = fb.field(kv, vt, 1, 4);
+    if (value !== 0) fb.string(value);
+  }
+}
+
+function fieldTable(fb: Flatbuffer, pos: number, depth: number): void {
+  if (depth > MAX_FIELD_DEPTH) bad('fields nested too deeply');
+  const vt = fb.table(pos);
+  const name = fb.field(pos, vt, 0, 4);
+  if (name !== 0) fb.string(name);
+  const type = fb.field(pos, vt, 3, 4);
+  if (type !== 0) fb.table(fb.deref(type));
+  const dictionary = fb.field(pos, vt, 4, 4);
+  if (dictionary !== 0) {
+    const d = fb.deref(dictionary);
+    const dvt = fb.table(d);
+    const indexType = fb.field(d, dvt, 1, 4);
+    if (indexType !== 0) fb.table(fb.deref(indexType));
+  }
+  const children = fb.field(pos, vt, 5, 4);
+  if (children !== 0) {
+    const { start, count } = fb.vector(children, 4);
+    for (let i = 0; i < count; i++) fieldTable(fb, fb.deref(start + 4 * i), depth + 1);
+  }
+  const meta = fb.field(pos, vt, 6, 4);
+  if (meta !== 0) keyValues(fb, meta);
+}
+
+/**
+ * Checks that a Schema message's flatbuffer is well formed (every table, vector and
+ * string in bounds, nesting limited), so Arrow JS can decode it without running away.
+ * Returns its body length (0 for a valid schema message).
+ * @throws IpcHeaderError
+ */
+export function guardSchemaMessage(meta: Uint8Array): void {
+  const fb = new Flatbuffer(meta);
+  const { headerType, header, bodyLength } = readMessage(fb);
+  if (headerType !== HeaderType.Schema) bad('the first message must be a Schema');
+  if (bodyLength !== 0) bad('schema message with a body');
+  const vt = fb.table(header);
+  const fields = fb.field(header, vt, 1, 4);
+  if (fields !== 0) {
+    const { start, count } = fb.vector(fields, 4);
+    for (let i = 0; i < count; i++) fieldTable(fb, fb.deref(start + 4 * i), 1);
+  }
+  const meta2 = fb.field(header, vt, 2, 4);
+  if (meta2 !== 0) keyValues(fb, meta2);
+  const features = fb.field(header, vt, 3, 4);
+  if (features !== 0) fb.vector(features, 8);
+}
+
+/** A record batch header (or a dictionary batch's data), read in place. */
+export interface BatchHeader {
+  readonly headerType: number;
+  readonly bodyLength: number;
+  /** Rows. */
+  readonly length: number;
+  readonly nodeCount: number;
+  readonly bufferCount: number;
+  readonly compressed: boolean;
+  /** Dictionary batches: the dictionary id; -1 for record batches. */
+  readonly dictionaryId: number;
+  /** Length and null count of field node `i`. */
+  nodeLength(i: number): number;
+  nodeNullCount(i: number): number;
+  /** Offset and length of buffer `i` inside the body. */
+  bufferOffset(i: number): number;
+  bufferLength(i: number): number;
+}
+
+/**
+ * Reads a RecordBatch or DictionaryBatch message header (metadata bytes after the IPC
+ * prefix). Other header types are returned with only `headerType` and `bodyLength` set.
+ * @throws IpcHeaderError
+ */
+export function readBatchHeader(meta: Uint8Array): BatchHeader {
+  const fb = new Flatbuffer(meta);
+  const { headerType, header, bodyLength } = readMessage(fb);
+  let batch = header;
+  let dictionaryId = -1;
+  if (headerType === HeaderType.DictionaryBatch) {
+    const vt = fb.table(header);
+    const id = fb.field(header, vt, 0, 8);
+    dictionaryId = id === 0 ? 0 : fb.i64(id);
+    const data = fb.field(header, vt, 1, 4);
+    if (data === 0) bad('dictionary batch without data');
+    batch = fb.deref(data);
+  } else if (headerType !== HeaderType.RecordBatch) {
+    return emptyHeader(headerType, bodyLength);
+  }
+  const vt = fb.table(batch);
+  const lengthAt = fb.field(batch, vt, 0, 8);
+  const length = lengthAt === 0 ? 0 : fb.i64(lengthAt);
+  const nodesAt = fb.field(batch, vt, 1, 4);
+  const nodes = nodesAt === 0 ? { start: 0, count: 0 } : fb.vector(nodesAt, 16);
+  const buffersAt = fb.field(batch, vt, 2, 4);
+  const buffers = buffersAt === 0 ? { start: 0, count: 0 } : fb.vector(buffersAt, 16);
+  const compressed = fb.field(batch, vt, 3, 4) !== 0;
+  return {
+    headerType,
+    bodyLength,
+    length,
+    nodeCount: nodes.count,
+    bufferCount: buffers.count,
+    compressed,
+    dictionaryId,
+    nodeLength: (i) => fb.i64(nodes.start + 16 * i),
+    nodeNullCount: (i) => fb.i64(nodes.start + 16 * i + 8),
+    bufferOffset: (i) => fb.i64(buffers.start + 16 * i),
+    bufferLength: (i) => fb.i64(buffers.start + 16 * i + 8),
+  };
+}
+
+function emptyHeader(headerType: number, bodyLength: number): BatchHeader {
+  const none = () => bad('not a batch');
+  return {
+    headerType,
+    bodyLength,
+    length: 0,
+    nodeCount: 0,
+    bufferCount: 0,
+    compressed: false,
+    dictionaryId: -1,
+    nodeLength: none,
+    nodeNullCount: none,
+    bufferOffset: none,
+    bufferLength: none,
+  };
+}
