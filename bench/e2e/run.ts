@@ -14,9 +14,13 @@
  *
  *   node scripts/run-ts.mjs bench/e2e/run.ts [--protocols grpc,http] [--duration 30s]
  *     [--warmup 5s] [--repeat 3] [--concurrency 16] [--connections 1] [--spans 512]
- *     [--env KEY=VALUE ...] [--cpu-prof DIR] [--keep-data] [--json FILE] [--no-null]
+ *     [--env KEY=VALUE ...] [--node-args "--flag ..."] [--dist] [--cpu-prof DIR]
+ *     [--keep-data] [--json FILE] [--no-null]
  *
- * `--env` passes settings to `sediment start` (e.g. --env SEDIMENT_FLUSH_INTERVAL=50).
+ * `--env` passes settings to `sediment start` (e.g. --env SEDIMENT_FLUSH_INTERVAL=50);
+ * `--node-args` node flags (the writer and acceptor inherit them); `--dist` runs the
+ * compiled services (build first: `npx -y pnpm@10 build`) as the containers do, instead of
+ * the TypeScript sources through tsx (which adds ~100 MiB RSS per process for the loader).
  * `--cpu-prof DIR` writes V8 CPU profiles of every Sediment process (and the generator)
  * into DIR (open them in Chrome DevTools or speedscope).
  */
@@ -26,7 +30,7 @@ import { createWriteStream } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import os, { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -75,8 +79,10 @@ const connections = Number(opt('connections') ?? 1);
 const spans = Number(opt('spans') ?? 512);
 const pool = Number(opt('pool') ?? 64);
 const cpuProfDir = opt('cpu-prof') ? path.resolve(opt('cpu-prof')!) : undefined;
+/** Run the compiled services (services/cli/dist; `pnpm build` first) instead of the sources. */
+const fromDist = argv.includes('--dist');
 /** Extra node flags for `sediment start` (its writer and acceptor inherit them). */
-const nodeArgs = (opt('node-args') ?? '').split(' ').filter((a) => a.length > 0);
+const sedimentNodeArgs = (opt('node-args') ?? '').split(' ').filter((a) => a.length > 0);
 const keepData = argv.includes('--keep-data');
 const skipNull = argv.includes('--no-null');
 const jsonOut = opt('json');
@@ -88,6 +94,22 @@ for (const kv of opts('env')) {
 }
 
 // ---- process helpers ------------------------------------------------------------------
+
+/** Children alive now: stopped (SIGTERM) if the runner itself is interrupted. */
+const liveChildren = new Set<ChildProcess>();
+function track(child: ChildProcess): ChildProcess {
+  liveChildren.add(child);
+  child.once('exit', () => liveChildren.delete(child));
+  return child;
+}
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    console.error(`\n${signal}: stopping ${liveChildren.size} child process(es)`);
+    for (const child of liveChildren) child.kill('SIGTERM');
+    process.exitCode = 130;
+    setTimeout(() => process.exit(130), 30_000).unref();
+  });
+}
 
 async function freePort(): Promise<number> {
   const server = createServer();
@@ -106,10 +128,12 @@ function spawnTs(
   log: NodeJS.WritableStream,
   nodeArgs: string[] = [],
 ): { child: ChildProcess; lines: AsyncIterable<string> } {
-  const child = spawn(process.execPath, [...nodeArgs, ...TS_NODE_ARGS, file, ...args], {
-    cwd: REPO,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = track(
+    spawn(process.execPath, [...nodeArgs, ...TS_NODE_ARGS, file, ...args], {
+      cwd: REPO,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }),
+  );
   child.stderr!.pipe(log, { end: false });
   return { child, lines: createInterface({ input: child.stdout! }) };
 }
@@ -150,6 +174,7 @@ async function runGenerator(
   sampler: ProcessSampler,
   log: NodeJS.WritableStream,
   onWindow: (edge: 'start' | 'end') => Promise<void>,
+  onReady: () => void = () => {},
 ): Promise<GeneratorRun> {
   const args = [
     '--json',
@@ -170,8 +195,8 @@ async function runGenerator(
     '--pool',
     String(pool),
   ];
-  const nodeArgs = cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`] : [];
-  const { child, lines } = spawnTs('bench/e2e/loadgen.ts', args, log, nodeArgs);
+  const profArgs = cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`] : [];
+  const { child, lines } = spawnTs('bench/e2e/loadgen.ts', args, log, profArgs);
   sampler.watch('generator', child.pid!);
   let result: LoadResult | undefined;
   const pending: Promise<void>[] = [];
@@ -182,7 +207,9 @@ async function runGenerator(
     } catch {
       continue;
     }
-    if (event.type === 'phase' && event.phase === 'measure') {
+    if (event.type === 'ready') {
+      onReady();
+    } else if (event.type === 'phase' && event.phase === 'measure') {
       sampler.markStart();
       pending.push(onWindow('start'));
     } else if (event.type === 'phase' && event.phase === 'drain') {
@@ -215,9 +242,17 @@ interface PhaseResult {
     readonly lakeOk: boolean;
     /** Rows the collector committed to Parquet per second during the window. */
     readonly compactedRowsPerSecond: number;
+    /**
+     * CPU µs per acked span of the writer and the acceptor over the whole run: from the
+     * first request (warm-up included) until they exited after the drain, so every acked
+     * span was both ingested AND compacted to Parquet in it.
+     */
+    readonly runUsPerSpan: Record<string, number>;
     readonly queueBatchesPerSecond: number;
     readonly meanPutMs: number;
     readonly restarts: string[];
+    /** Set when the run is not a measurement of a healthy pipeline (left out of medians). */
+    readonly interrupted?: string | undefined;
   };
 }
 
@@ -227,7 +262,7 @@ async function nullSinkPhase(
   ports: Ports,
   log: NodeJS.WritableStream,
 ): Promise<PhaseResult> {
-  const sampler = new ProcessSampler(250);
+  const sampler = new ProcessSampler(100);
   const la0 = loadAverage();
   const { child, lines } = spawnTs(
     'bench/e2e/null-sink.ts',
@@ -277,7 +312,7 @@ async function sedimentPhase(
   workDir: string,
 ): Promise<PhaseResult> {
   const dataDir = await mkdtemp(path.join(workDir, `data-${protocol}-${repetition}-`));
-  const sampler = new ProcessSampler(250);
+  const sampler = new ProcessSampler(100);
   const la0 = loadAverage();
   const env: NodeJS.ProcessEnv = {
     ...process.env,
@@ -287,17 +322,25 @@ async function sedimentPhase(
     SEDIMENT_HTTP_PORT: String(ports.http),
     SEDIMENT_FLIGHT_PORT: String(ports.flight),
     SEDIMENT_WRITER_ADMIN_PORT: String(ports.writerAdmin),
-    SEDIMENT_LOG_LEVEL: 'warn',
+    // info: the supervisor then logs why it stopped (a signal from outside the benchmark
+    // shows up as "stopping … signal SIGTERM" in the log).
+    SEDIMENT_LOG_LEVEL: 'info',
     ...extraEnv,
   };
   // `sediment start` from source (what services/cli/bin/sediment.mjs runs without a
-  // build), spawned directly so that node flags (--cpu-prof, which NODE_OPTIONS refuses)
-  // reach the supervisor, which passes its execArgv on to the writer and the acceptor.
+  // build) or compiled (--dist), spawned directly so that node flags (--cpu-prof, which
+  // NODE_OPTIONS refuses) reach the supervisor, which passes its execArgv on to the writer
+  // and the acceptor.
   const profArgs = cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`] : [];
-  const start = spawn(
-    process.execPath,
-    [...nodeArgs, ...profArgs, ...TS_NODE_ARGS, 'services/cli/src/main.ts', 'start'],
-    { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] },
+  const entry = fromDist
+    ? ['services/cli/dist/main.js']
+    : [...TS_NODE_ARGS, 'services/cli/src/main.ts'];
+  const start = track(
+    spawn(process.execPath, [...sedimentNodeArgs, ...profArgs, ...entry, 'start'], {
+      cwd: REPO,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }),
   );
   start.stdout!.pipe(log, { end: false });
   start.stderr!.pipe(log, { end: false });
@@ -336,6 +379,7 @@ async function sedimentPhase(
       async (edge) => {
         scrapes[edge] = await scrapeMetrics(writerMetrics);
       },
+      () => sampler.markLoadStart(),
     );
     const delta = (name: string) => sumMetric(scrapes.end, name) - sumMetric(scrapes.start, name);
     const seconds = durationMs / 1000;
@@ -346,6 +390,12 @@ async function sedimentPhase(
     const restarts = [...roles]
       .filter(([role, pid]) => after.get(role) !== pid)
       .map(([role]) => role);
+    const interrupted =
+      start.exitCode !== null || start.signalCode !== null
+        ? `sediment start exited DURING the run (exit ${start.exitCode ?? start.signalCode}; was it signalled from outside? see the log)`
+        : restarts.length > 0
+          ? `${restarts.join(' and ')} restarted during the run`
+          : undefined;
 
     const t = performance.now();
     start.kill('SIGTERM');
@@ -377,12 +427,20 @@ async function sedimentPhase(
       lakeOk = lakeRows >= acked && lakeRows <= acked + maybe;
       lakeCheck = `${lakeOk ? 'ok' : 'MISMATCH'}: ${lakeRows} rows for ${acked} acked spans + up to ${maybe} from ${result.total.failures} failed requests`;
     }
+    sampler.sample();
+    const usage = sampler.usage();
+    const runUsPerSpan: Record<string, number> = {};
+    for (const u of usage) {
+      if (u.name === 'writer' || u.name === 'acceptor' || u.name === 'supervisor') {
+        runUsPerSpan[u.name] = acked > 0 ? (u.runCpuSeconds / acked) * 1e6 : Number.NaN;
+      }
+    }
     return {
       system: 'sediment',
       protocol,
       repetition,
       load: result,
-      processes: sampler.usage(),
+      processes: usage,
       loadAverage: { start: la0, end: loadAverage() },
       sediment: {
         exitCode,
@@ -391,9 +449,11 @@ async function sedimentPhase(
         lakeCheck,
         lakeOk: lakeOk && exitCode === 0,
         compactedRowsPerSecond: delta('sediment_compaction_rows_total') / seconds,
+        runUsPerSpan,
         queueBatchesPerSecond: delta('sediment_queue_batches_written_total') / seconds,
         meanPutMs: putCount > 0 ? (putSum / putCount) * 1000 : Number.NaN,
         restarts,
+        interrupted,
       },
     };
   } finally {
@@ -422,19 +482,45 @@ function usPerSpan(cores: number, spansPerSecond: number): number {
   return spansPerSecond > 0 ? (cores / spansPerSecond) * 1e6 : Number.NaN;
 }
 
+const CORES = os.cpus().length;
+
+/**
+ * CPU µs per acked span summed over every process of a phase (generator included): in the
+ * measured window, and for Sediment also over the whole run (writer and acceptor from the
+ * first request to their exit, so compaction to Parquet is paid for). `capacity` is what
+ * that cost allows on this machine's cores if nothing else ran: cores / (µs per span).
+ */
+function cpuBudget(r: PhaseResult): { window: number; run: number; capacity: number } {
+  const rate = r.load.window.ackedSpansPerSecond;
+  let window = 0;
+  for (const p of r.processes) window += usPerSpan(p.cores, rate);
+  let run = Number.NaN;
+  if (r.sediment) {
+    run = 0;
+    for (const p of r.processes) run += r.sediment.runUsPerSpan[p.name] ?? usPerSpan(p.cores, rate);
+  }
+  const cost = Number.isFinite(run) ? run : window;
+  return { window, run, capacity: (CORES * 1e6) / cost };
+}
+
 function describePhase(r: PhaseResult): string {
   const l = r.load.window;
   const procs = r.processes
     .map(
       (p) =>
-        `\n            ${p.name.padEnd(10)} RSS ${mib(p.maxRss).padStart(4)} MiB  CPU ${f2(p.cores)} cores (event loop ${f2(p.mainCores)}, kernel ${f2(p.systemCores)}) = ${f1(usPerSpan(p.cores, l.ackedSpansPerSecond))} µs/span`,
+        `\n            ${p.name.padEnd(10)} RSS ${mib(p.maxRss).padStart(4)} MiB  CPU ${f2(p.cores)} cores (event loop ${f2(p.mainCores)}, busiest other thread ${f2(p.topThreadCores)}, kernel ${f2(p.systemCores)}) = ${f1(usPerSpan(p.cores, l.ackedSpansPerSecond))} µs/span`,
     )
     .join('');
   const s = r.sediment;
+  const b = cpuBudget(r);
   return [
     `  ${r.system.padEnd(9)} ${k(l.ackedSpansPerSecond).padStart(7)} spans/s  p50 ${f1(l.latency.percentiles.p50!)} ms  p99 ${f1(l.latency.percentiles.p99!)} ms  failures ${r.load.total.failures}  load ${r.loadAverage.start[0]!.toFixed(2)}→${r.loadAverage.end[0]!.toFixed(2)}${procs}`,
     s
-      ? `            exit ${s.exitCode}, drain ${f1(s.drainSeconds)} s, compacted ${k(s.compactedRowsPerSecond)} rows/s in the window, ${f1(s.queueBatchesPerSecond)} queue batches/s, mean put ${f1(s.meanPutMs)} ms${s.restarts.length ? `, RESTARTED: ${s.restarts.join(', ')}` : ''}; lake ${s.lakeCheck}`
+      ? `            whole run (ingest + compaction): writer ${f1(s.runUsPerSpan.writer!)} µs/span, acceptor ${f1(s.runUsPerSpan.acceptor!)} µs/span`
+      : '',
+    `            CPU per acked span, all processes: ${f1(b.window)} µs in the window${s ? `, ${f1(b.run)} µs over the whole run` : ''} → capacity on ${CORES} idle cores ≈ ${k(b.capacity)} spans/s`,
+    s
+      ? `            exit ${s.exitCode}, drain ${f1(s.drainSeconds)} s, compacted ${k(s.compactedRowsPerSecond)} rows/s in the window, ${f1(s.queueBatchesPerSecond)} queue batches/s, mean put ${f1(s.meanPutMs)} ms; lake ${s.lakeCheck}${s.interrupted ? `\n            INVALID RUN, left out of the medians: ${s.interrupted}` : ''}`
       : '',
   ]
     .filter((x) => x !== '')
@@ -452,6 +538,11 @@ interface Summary {
   cores: Record<string, number>;
   /** CPU µs per acked span, by process. */
   usPerSpan: Record<string, number>;
+  /** Σ µs per span over all processes in the window; over the whole run (Sediment). */
+  windowUsPerSpan: number;
+  runUsPerSpan: number;
+  /** Spans/s that CPU cost allows on this machine's cores. */
+  capacity: number;
   drainSeconds?: number;
   compactedRowsPerSecond?: number;
   lakeOk?: boolean;
@@ -462,7 +553,9 @@ function summarize(
   protocol: LoadTarget,
   system: string,
 ): Summary | undefined {
-  const rs = results.filter((r) => r.protocol === protocol && r.system === system);
+  const rs = results.filter(
+    (r) => r.protocol === protocol && r.system === system && !r.sediment?.interrupted,
+  );
   if (rs.length === 0) return undefined;
   const names = [...new Set(rs.flatMap((r) => r.processes.map((p) => p.name)))];
   const rssMiB: Record<string, number> = {};
@@ -487,6 +580,9 @@ function summarize(
     rssMiB,
     cores,
     usPerSpan: perSpan,
+    windowUsPerSpan: median(rs.map((r) => cpuBudget(r).window)),
+    runUsPerSpan: median(rs.map((r) => cpuBudget(r).run)),
+    capacity: median(rs.map((r) => cpuBudget(r).capacity)),
   };
   if (system === 'sediment') {
     s.drainSeconds = median(rs.map((r) => r.sediment!.drainSeconds));
@@ -514,7 +610,7 @@ async function main(): Promise<void> {
     `e2e: ${protocols.join(', ')} × ${repeat} repetitions; ${durationMs / 1000} s measured after ${warmupMs / 1000} s warm-up; concurrency ${concurrency}${protocols.includes('grpc') ? ` over ${connections} gRPC connection(s)` : ''}; ${spans} spans/request, pool ${pool}`,
   );
   console.log(
-    `node ${process.version}, ${(await import('node:os')).cpus().length} cores, load average ${la.map((x) => x.toFixed(2)).join(' ')}; sediment env ${JSON.stringify(extraEnv)}; logs ${logPath}`,
+    `node ${process.version}, ${CORES} cores, load average ${la.map((x) => x.toFixed(2)).join(' ')}; sediment ${fromDist ? 'compiled (dist)' : 'from source (tsx)'}, env ${JSON.stringify(extraEnv)}${sedimentNodeArgs.length ? `, node ${sedimentNodeArgs.join(' ')}` : ''}; logs ${logPath}`,
   );
 
   const results: PhaseResult[] = [];
@@ -541,7 +637,12 @@ async function main(): Promise<void> {
   const summaries: Summary[] = [];
   for (const protocol of protocols) {
     const base = summarize(results, protocol, 'null-sink');
-    const sed = summarize(results, protocol, 'sediment')!;
+    const sed = summarize(results, protocol, 'sediment');
+    if (!sed) {
+      console.log(`${protocol}: no valid Sediment run`);
+      allMet = false;
+      continue;
+    }
     if (base) summaries.push(base);
     summaries.push(sed);
     const ratio = base ? sed.spansPerSecond / base.spansPerSecond : Number.NaN;
@@ -567,6 +668,9 @@ async function main(): Promise<void> {
     allMet &&= met.rate && met.p99 && met.rss && met.lake;
     console.log(
       `  sediment / null sink: ${f2(ratio)}×   drain ${f1(sed.drainSeconds!)} s   compacted ${k(sed.compactedRowsPerSecond!)} rows/s during the window`,
+    );
+    console.log(
+      `  CPU per acked span, all processes: sediment ${f1(sed.windowUsPerSpan)} µs in the window, ${f1(sed.runUsPerSpan)} µs with compaction${base ? `; null sink ${f1(base.windowUsPerSpan)} µs` : ''} → capacity on ${CORES} idle cores ≈ ${k(sed.capacity)} spans/s${base ? ` (null sink ${k(base.capacity)})` : ''}`,
     );
     console.log(
       `  targets: ≥ ${k(TARGETS.spansPerSecond)} spans/s ${met.rate ? 'met' : 'MISSED'}; p99 ≤ ${TARGETS.p99Ms} ms ${met.p99 ? 'met' : 'MISSED'}; acceptor RSS ≤ ${TARGETS.acceptorRssMiB} MiB ${met.rss ? 'met' : 'MISSED'}; lake holds exactly the acked spans, exit 0: ${met.lake ? 'yes' : 'NO'}`,
@@ -598,12 +702,13 @@ async function main(): Promise<void> {
     console.log(`\nJSON: ${jsonOut}`);
   }
   log.end();
-  if (!keepData && results.every((r) => r.sediment?.lakeOk !== false)) {
+  const healthy = results.every((r) => r.sediment?.lakeOk !== false && !r.sediment?.interrupted);
+  if (!keepData && healthy) {
     await rm(workDir, { recursive: true, force: true });
   } else {
     console.log(`work directory kept: ${workDir}`);
   }
-  if (results.some((r) => r.sediment && !r.sediment.lakeOk)) process.exitCode = 1;
+  if (!healthy) process.exitCode = 1;
   if (!allMet) console.log('\nsome targets were missed on this run (see the figures above)');
 }
 

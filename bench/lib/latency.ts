@@ -58,10 +58,10 @@ export function parseDuration(text: string): number {
   return unit === 'ms' ? n : unit === 's' ? n * 1000 : n * 60_000;
 }
 
-/** Median of a list (the mean of the two middle values for an even length). */
+/** Median of the finite values of a list (mean of the two middle ones for an even count). */
 export function median(xs: readonly number[]): number {
-  if (xs.length === 0) return Number.NaN;
-  const s = [...xs].sort((a, b) => a - b);
+  const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  if (s.length === 0) return Number.NaN;
   const mid = s.length >> 1;
   return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }

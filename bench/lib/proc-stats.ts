@@ -3,7 +3,7 @@
  * (utime + stime, all threads, e.g. the writer's Parquet worker). Used to report the max
  * RSS and the cores each process used during a benchmark window.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 const CLOCK_TICKS = 100; // USER_HZ on Linux (sysconf(_SC_CLK_TCK)), fixed at 100 on x86/arm.
 
@@ -25,6 +25,8 @@ export interface CpuTimes {
   readonly system: number;
   /** User + system seconds of the main thread (the JavaScript event loop). */
   readonly main: number;
+  /** User + system seconds of each thread by thread id. */
+  readonly threads: ReadonlyMap<number, number>;
 }
 
 function statTimes(path: string): [user: number, system: number] {
@@ -42,7 +44,16 @@ export function readCpuTimes(pid: number): CpuTimes | undefined {
   try {
     const [user, system] = statTimes(`/proc/${pid}/stat`);
     const [mainUser, mainSystem] = statTimes(`/proc/${pid}/task/${pid}/stat`);
-    return { total: user + system, system, main: mainUser + mainSystem };
+    const threads = new Map<number, number>();
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        const [u, sys] = statTimes(`/proc/${pid}/task/${tid}/stat`);
+        threads.set(Number(tid), u + sys);
+      } catch {
+        // the thread ended meanwhile
+      }
+    }
+    return { total: user + system, system, main: mainUser + mainSystem, threads };
   } catch {
     return undefined;
   }
@@ -109,6 +120,26 @@ export interface ProcessUsage {
   readonly mainCores: number;
   /** Cores used in the kernel (all threads). */
   readonly systemCores: number;
+  /**
+   * Cores used by the busiest thread other than the main one (in the writer, the Parquet
+   * encoder worker while the collector compacts; otherwise a V8 GC helper). Threads are
+   * all named "node", so this is the best attribution /proc allows.
+   */
+  readonly topThreadCores: number;
+  /**
+   * CPU seconds (all threads) from `markLoadStart()` to the last sample taken while the
+   * process was alive, e.g. a whole run including the drain after the window.
+   */
+  readonly runCpuSeconds: number;
+}
+
+interface Watched {
+  pid: number;
+  maxRss: number;
+  cpuStart?: CpuTimes | undefined;
+  cpuEnd?: CpuTimes | undefined;
+  cpuLoadStart?: number | undefined;
+  cpuLast?: number | undefined;
 }
 
 /**
@@ -116,10 +147,7 @@ export interface ProcessUsage {
  * start and end of a measurement window.
  */
 export class ProcessSampler {
-  readonly #procs = new Map<
-    string,
-    { pid: number; maxRss: number; cpuStart?: CpuTimes | undefined; cpuEnd?: CpuTimes | undefined }
-  >();
+  readonly #procs = new Map<string, Watched>();
   #timer: NodeJS.Timeout | undefined;
   #windowStart = 0;
   #windowEnd = 0;
@@ -140,6 +168,16 @@ export class ProcessSampler {
     for (const p of this.#procs.values()) {
       const rss = readRss(p.pid);
       if (rss !== undefined && rss > p.maxRss) p.maxRss = rss;
+      const cpu = readCpuSeconds(p.pid);
+      if (cpu !== undefined) p.cpuLast = cpu;
+    }
+  }
+
+  /** Start of the whole run's CPU account (see {@link ProcessUsage.runCpuSeconds}). */
+  markLoadStart(): void {
+    for (const p of this.#procs.values()) {
+      p.cpuLoadStart = readCpuSeconds(p.pid);
+      p.cpuLast = p.cpuLoadStart;
     }
   }
 
@@ -163,7 +201,14 @@ export class ProcessSampler {
   usage(): ProcessUsage[] {
     const wall = (this.#windowEnd - this.#windowStart) / 1000;
     return [...this.#procs].map(([name, p]) => {
-      const d = (k: keyof CpuTimes) =>
+      let top = 0;
+      if (p.cpuStart !== undefined && p.cpuEnd !== undefined) {
+        for (const [tid, end] of p.cpuEnd.threads) {
+          if (tid === p.pid) continue;
+          top = Math.max(top, end - (p.cpuStart.threads.get(tid) ?? 0));
+        }
+      }
+      const d = (k: 'total' | 'system' | 'main') =>
         p.cpuStart !== undefined && p.cpuEnd !== undefined
           ? p.cpuEnd[k] - p.cpuStart[k]
           : Number.NaN;
@@ -176,6 +221,11 @@ export class ProcessSampler {
         cores: per(d('total')),
         mainCores: per(d('main')),
         systemCores: per(d('system')),
+        topThreadCores: per(top),
+        runCpuSeconds:
+          p.cpuLoadStart !== undefined && p.cpuLast !== undefined
+            ? p.cpuLast - p.cpuLoadStart
+            : Number.NaN,
       };
     });
   }
