@@ -374,6 +374,14 @@ export class FlightServer implements AsyncDisposable {
     });
     call.on('end', () => {
       if (finished) return;
+      // A client whose connection drops mid-stream (e.g. its process was killed and the
+      // kernel sent a FIN) also shows up as 'end', followed at once by 'cancelled': Node's
+      // http2 ends the readable side when the stream closes. Decide only after those
+      // events ran, so a cut-off stream never becomes a (partial, even empty) put.
+      setImmediate(() => complete());
+    });
+    const complete = () => {
+      if (finished || call.cancelled) return;
       let put: ReturnType<DoPutAssembler['finish']>;
       try {
         put = assembler.finish();
@@ -414,7 +422,7 @@ export class FlightServer implements AsyncDisposable {
           else fail(err);
         },
       );
-    });
+    };
   }
 }
 
