@@ -1038,6 +1038,32 @@ export const KINDS: readonly FuzzKind[] = [
     },
   },
   {
+    name: 'http large uploads held open (in-flight bound)',
+    port: 'http',
+    weight: 1,
+    // Most of a body near the request limit, then a pause before the rest (or a reset):
+    // while they are held, these bodies count against SEDIMENT_MAX_INFLIGHT_BYTES, so
+    // they — and requests arriving meanwhile — may get 503 + Retry-After.
+    allowed: set(http(200, 400, 503), CONN, ['client-reset']),
+    run: (ctx) => {
+      const body = randomBytes(ctx.rng, ctx.target.maxRequestBytes - int(ctx.rng, 1, 4096));
+      const cut = Math.floor(body.byteLength * 0.9);
+      const req = rawRequest(
+        'POST',
+        '/v1/logs',
+        httpHeaders(ctx, CT.protobuf, body.byteLength),
+        body,
+      );
+      const head = req.byteLength - body.byteLength + cut;
+      const reset = ctx.rng() < 0.3;
+      return httpExchange(
+        ctx,
+        [req.subarray(0, head), int(ctx.rng, 200, 1500), ...(reset ? [] : [req.subarray(head)])],
+        reset ? { after: 'reset' } : {},
+      );
+    },
+  },
+  {
     name: 'http half-closed or reset mid-request',
     port: 'http',
     weight: 3,
@@ -1366,6 +1392,25 @@ export const KINDS: readonly FuzzKind[] = [
         await h2Call(ctx.h2.get(ctx.rng), grpcHeaders(ctx, base.signal), writes, {
           timeoutMs: ctx.timeoutMs,
           end: v < 0.9,
+        }),
+      ];
+    },
+  },
+  {
+    name: 'grpc large uploads held open (in-flight bound)',
+    port: 'grpc',
+    weight: 1,
+    allowed: set(['client-cancel'], G_DECODED),
+    run: async (ctx) => {
+      const msg = grpcFrame(
+        randomBytes(ctx.rng, ctx.target.maxRequestBytes - int(ctx.rng, 1, 4096)),
+      );
+      const cut = Math.floor(msg.byteLength * 0.9);
+      const writes: H2Write[] = [msg.subarray(0, cut), int(ctx.rng, 200, 1500)];
+      writes.push(ctx.rng() < 0.3 ? { rst: http2.constants.NGHTTP2_CANCEL } : msg.subarray(cut));
+      return [
+        await h2Call(ctx.h2.get(ctx.rng), grpcHeaders(ctx, 'logs'), writes, {
+          timeoutMs: ctx.timeoutMs,
         }),
       ];
     },

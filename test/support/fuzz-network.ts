@@ -57,7 +57,7 @@ export interface FuzzOptions {
 /** The acceptor's limits during the fuzz: small, so that the limits are actually hit. */
 export const FUZZ_LIMITS = {
   maxRequestBytes: 256 * 1024,
-  maxInflightBytes: 8 * MiB,
+  maxInflightBytes: 4 * MiB,
   maxHeaderBytes: 16 * 1024,
   maxConcurrentStreams: 16,
   maxConnections: 1024,
