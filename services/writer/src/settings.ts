@@ -186,7 +186,7 @@ export const writerSettings = {
     env: 'SEDIMENT_PARQUET_WRITER',
     default: 'sediment',
     description:
-      "Parquet encoder: sediment (built-in, ~2x faster, straight from Arrow buffers; types it does not cover fall back per file) or parquet-wasm (Apache arrow-rs compiled to wasm). Both write TIMESTAMP(NANOS, UTC), zstd, the same schema.",
+      'Parquet encoder: sediment (built-in, ~2x faster, straight from Arrow buffers; types it does not cover fall back per file) or parquet-wasm (Apache arrow-rs compiled to wasm). Both write TIMESTAMP(NANOS, UTC), zstd, the same schema.',
     services: ['writer', 'start'],
   }),
   parquetZstdLevel: setting.int({
