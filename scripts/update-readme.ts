@@ -1,5 +1,5 @@
 // Regenerates the generated parts of README.md (the configuration reference).
-//   npx -y pnpm@10 docs
+//   npx -y pnpm@10 run docs
 import { readFileSync, writeFileSync } from 'node:fs';
 import { configReference } from '@sediment/cli';
 import { embedReference } from '@sediment/config';

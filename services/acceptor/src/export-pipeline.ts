@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import {
-  FlightError,
   type FlightClient,
+  FlightError,
+  FlightPermissionDeniedError,
   FlightResourceExhaustedError,
   FlightUnauthenticatedError,
-  FlightPermissionDeniedError,
 } from '@sediment/flight';
 import { InvalidInputError, OutputTooLargeError, toIpcStream } from '@sediment/otlp';
 import type { Logger } from '@sediment/service-kit';

@@ -3,14 +3,14 @@ import {
   Metadata,
   Server,
   ServerCredentials,
-  type ServerInterceptingCallInterface,
   ServerInterceptingCall,
+  type ServerInterceptingCallInterface,
   type ServerInterceptor,
   type ServerOptions,
   type ServerUnaryCall,
-  type sendUnaryData,
   type ServiceDefinition,
   type StatusObject,
+  type sendUnaryData,
 } from '@grpc/grpc-js';
 import { encodeExportResponse, encodeRpcStatus, GrpcCode } from '@sediment/otlp';
 import type { Logger } from '@sediment/service-kit';
@@ -360,14 +360,13 @@ export class OtlpGrpcServer {
         reservation,
       );
       metrics.decodedBytes.inc({ signal, protocol: 'grpc' }, body.byteLength);
-      const deadline = call.getDeadline();
-      const remaining =
-        deadline instanceof Date
-          ? deadline.getTime() - Date.now()
-          : Number.isFinite(deadline)
-            ? Number(deadline) - Date.now()
-            : undefined;
-      const outcome = await pipeline.export(signal, body, 'protobuf', remaining, reservation);
+      const outcome = await pipeline.export(
+        signal,
+        body,
+        'protobuf',
+        replyBudgetMs(call.getDeadline()),
+        reservation,
+      );
       metrics.rows.inc({ signal }, outcome.rows);
       if (outcome.rejected > 0) metrics.rejectedItems.inc({ signal }, outcome.rejected);
       const partial =
@@ -500,4 +499,18 @@ export function asAcceptorError(err: unknown, logger: Logger): AcceptorError {
   if (err instanceof AcceptorError) return err;
   logger.error({ err }, 'unexpected error while handling an export');
   return new AcceptorError('internal', 'internal error', { cause: err });
+}
+
+/**
+ * How long a call may wait for the writer: its deadline minus a margin (10 %, at least
+ * 500 ms, at most half of what is left), so that a client whose deadline is about to pass
+ * still gets UNAVAILABLE + RetryInfo — a retry hint — instead of its own
+ * DEADLINE_EXCEEDED. Undefined without a deadline.
+ */
+export function replyBudgetMs(deadline: Date | number, now = Date.now()): number | undefined {
+  const at = deadline instanceof Date ? deadline.getTime() : Number(deadline);
+  if (!Number.isFinite(at)) return undefined;
+  const remaining = Math.max(0, at - now);
+  const margin = Math.min(Math.max(500, remaining * 0.1), remaining / 2);
+  return remaining - margin;
 }

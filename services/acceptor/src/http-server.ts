@@ -1,8 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { encodeExportResponse, encodeRpcStatus } from '@sediment/otlp';
 import { type AdminRoutesOptions, type Logger, registerAdminRoutes } from '@sediment/service-kit';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { TokenAuthenticator } from './auth.js';
 import { AcceptorError, type AcceptorErrorKind } from './errors.js';
 import type { ExportPipeline } from './export-pipeline.js';

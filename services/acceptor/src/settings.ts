@@ -40,10 +40,10 @@ export const acceptorSettings = {
   }),
   writerTimeout: setting.duration({
     env: 'SEDIMENT_WRITER_TIMEOUT',
-    default: 10_000,
+    default: 8_000,
     min: 100,
     description:
-      'Deadline for a writer to make a request durable; past it the client gets UNAVAILABLE / 503 and retries.',
+      "Deadline for a writer to make a request durable; past it the client gets UNAVAILABLE / 503 and retries. Below the OTLP exporters' 10 s default timeout, so they get the retry hint before they give up; gRPC calls also answer a margin before their own deadline.",
     services: ['acceptor', 'start'],
   }),
   writerToken: setting.string({

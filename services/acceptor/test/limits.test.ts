@@ -24,6 +24,7 @@ import {
 import { rawHttpExchange, rawRequest } from '../../../test/support/fuzz-http1.js';
 import { encodeRequest } from '../../../test/support/otlp-proto.js';
 import { traceRequest } from '../../../test/support/otlp-workload.js';
+import { replyBudgetMs } from '../src/grpc-server.js';
 import type { Acceptor } from '../src/index.js';
 import {
   Code,
@@ -475,5 +476,16 @@ describe('the in-flight bound covers bodies while they are read', () => {
     expect((await postOtlp(acceptor.httpPort, 'traces', body())).status).toBe(200);
     const status = await rawGrpcCall(acceptor.grpcPort, GRPC_PATHS.traces, body());
     expect(status.grpcStatus).toBe(Code.OK);
+  });
+});
+
+describe('replyBudgetMs (how long a gRPC call waits for the writer)', () => {
+  test('leaves a margin of 10 %, at least 500 ms, at most half of what is left', () => {
+    const now = 1_000_000;
+    expect(replyBudgetMs(now + 10_000, now)).toBe(9_000);
+    expect(replyBudgetMs(now + 2_000, now)).toBe(1_500);
+    expect(replyBudgetMs(new Date(now + 600), now)).toBe(300);
+    expect(replyBudgetMs(now - 5, now)).toBe(0);
+    expect(replyBudgetMs(Number.POSITIVE_INFINITY, now)).toBeUndefined();
   });
 });

@@ -461,6 +461,22 @@ describe('SPEC §7 replies', () => {
     expect(viaHttp.headers['retry-after']).toBe('1');
   });
 
+  test('writer slower than the gRPC deadline: UNAVAILABLE + RetryInfo before the deadline, not DEADLINE_EXCEEDED', async () => {
+    const slowStore = await tempStore();
+    const slow = await startWriter(slowStore, { SEDIMENT_FLUSH_INTERVAL: '5000' });
+    cleanup.push(() => slow.close());
+    // The default writer timeout (8 s) is longer than this client's 2 s deadline.
+    const a = await startAcceptor(`127.0.0.1:${slow.flightPort}`);
+    cleanup.push(() => a.close());
+    const client = new GrpcOtlpClient(a.grpcPort);
+    cleanup.push(() => client.close());
+    const sent = Date.now();
+    const reply = await client.export('traces', request('traces').protobuf, { deadlineMs: 2000 });
+    expect(reply.code).toBe(Code.UNAVAILABLE);
+    expect(reply.status?.retryDelayMs).toBe(1000);
+    expect(Date.now() - sent).toBeLessThan(2000);
+  });
+
   test('object store down: UNAVAILABLE + RetryInfo / 503 + Retry-After; OK again once it is back', async () => {
     const faulty = new FaultInjectingStore(await tempStore(), {
       seed: 7,

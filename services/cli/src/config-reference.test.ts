@@ -8,6 +8,6 @@ test('the README configuration reference matches the settings the code parses', 
   const end = readme.indexOf('<!-- config:end -->');
   expect(start, 'README lacks the config markers').toBeGreaterThan(-1);
   const embedded = readme.slice(start + '<!-- config:start -->'.length, end).trim();
-  // Regenerate with: npx -y pnpm@10 docs
+  // Regenerate with: npx -y pnpm@10 run docs
   expect(embedded).toBe(configReference());
 });
