@@ -9,9 +9,9 @@ import {
   type ChannelOptions,
   Client,
   credentials,
+  status as GrpcStatus,
   Metadata,
   type ServiceError,
-  status as GrpcStatus,
 } from '@sediment/flight/grpc-js';
 
 export type SendOutcome =

@@ -41,8 +41,8 @@ import {
   cmdline,
   descendants,
   loadAverage,
-  type ProcessUsage,
   ProcessSampler,
+  type ProcessUsage,
 } from '../lib/proc-stats.js';
 import { scrapeMetrics, sumMetric } from '../lib/prom.js';
 import type { LoadResult, LoadTarget } from './loadgen.js';
