@@ -1,11 +1,6 @@
-import {
-  RecordBatch,
-  RecordBatchReader,
-  RecordBatchStreamWriter,
-  Schema,
-  util,
-} from 'apache-arrow';
+import { type RecordBatch, RecordBatchReader, type Schema, util } from 'apache-arrow';
 import { InvalidInputError } from './errors.js';
+import { writeIpcStream } from './ipc-writer.js';
 import {
   SCHEMA_VERSION,
   SCHEMA_VERSION_METADATA_KEY,
@@ -25,11 +20,7 @@ export function toIpcStream(table: TableName, batch: RecordBatch): Uint8Array {
   const metadata = new Map(batch.schema.metadata);
   metadata.set(TABLE_METADATA_KEY, table);
   metadata.set(SCHEMA_VERSION_METADATA_KEY, SCHEMA_VERSION);
-  const schema = new Schema(batch.schema.fields, metadata, batch.schema.dictionaries);
-  const writer = new RecordBatchStreamWriter();
-  writer.write(new RecordBatch(schema, batch.data));
-  writer.finish();
-  return writer.toUint8Array(true);
+  return writeIpcStream(batch, table, metadata);
 }
 
 /**

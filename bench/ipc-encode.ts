@@ -1,0 +1,116 @@
+/**
+ * Arrow IPC encode: decoded span batches → one Arrow IPC stream per batch, as the acceptor
+ * does before each DoPut. Ours (`toIpcStream`, packages/otlp/src/ipc-writer.ts) against
+ * apache-arrow's RecordBatchStreamWriter (the encoder it replaced) on the same batches,
+ * same run; then the acceptor's Flight framing of that stream (split into messages +
+ * one FlightData per message, packages/flight) for scale.
+ *
+ * Input: the end-to-end benchmark's requests (bench/lib/trace-payload.ts, 512 spans each),
+ * decoded once. Rounds alternate ours/baseline; figures are medians over rounds, in spans
+ * per CPU second of this process (best in brackets) and µs per request.
+ *
+ *   node scripts/run-ts.mjs bench/ipc-encode.ts [--rounds 15] [--ms 300]
+ */
+import os from 'node:os';
+import { encodeFlightData, splitIpcStream } from '@sediment/flight';
+import {
+  decodeTraces,
+  SCHEMA_VERSION,
+  SCHEMA_VERSION_METADATA_KEY,
+  TABLE_METADATA_KEY,
+  type TableName,
+  toIpcStream,
+} from '@sediment/otlp';
+import { RecordBatch, RecordBatchStreamWriter, Schema } from 'apache-arrow';
+import { TracePayloadPool } from './lib/trace-payload.js';
+
+const args = process.argv.slice(2);
+const arg = (name: string, def: number) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? Number(args[i + 1]) : def;
+};
+const ROUNDS = arg('rounds', 15);
+const MS = arg('ms', 300);
+
+/** The encoder toIpcStream used before ipc-writer.ts. */
+function arrowJsIpcStream(table: TableName, batch: RecordBatch): Uint8Array {
+  const metadata = new Map(batch.schema.metadata);
+  metadata.set(TABLE_METADATA_KEY, table);
+  metadata.set(SCHEMA_VERSION_METADATA_KEY, SCHEMA_VERSION);
+  const schema = new Schema(batch.schema.fields, metadata, batch.schema.dictionaries);
+  const writer = new RecordBatchStreamWriter();
+  writer.write(new RecordBatch(schema, batch.data));
+  writer.finish();
+  return writer.toUint8Array(true);
+}
+
+const pool = new TracePayloadPool({ pool: 16, startNs: 1_700_000_000_000_000_000n });
+const batches = pool.items.map((p) => {
+  const t = decodeTraces(p.bytes).tables;
+  if (t.length !== 1 || t[0]!.table !== 'spans') throw new Error('expected one spans table');
+  return t[0]!.batch;
+});
+const SPANS = pool.spansPerRequest;
+const ipcBytes = toIpcStream('spans', batches[0]!).length;
+// The message headers differ in layout (test/ipc-writer.test.ts checks the rest is equal).
+if (Math.abs(arrowJsIpcStream('spans', batches[0]!).length - ipcBytes) > 4096) {
+  throw new Error('the two encoders disagree on the stream size');
+}
+const descriptor = { type: 1, cmd: new Uint8Array(0), path: ['spans'] };
+const requestId = new Uint8Array(16);
+
+function flightFrames(ipc: Uint8Array): number {
+  let n = 0;
+  for (const [i, m] of splitIpcStream(ipc).entries()) {
+    n += encodeFlightData({
+      descriptor: i === 0 ? descriptor : undefined,
+      dataHeader: m.header,
+      dataBody: m.body,
+      appMetadata: i === 0 ? requestId : undefined,
+    }).length;
+  }
+  return n;
+}
+const streams = batches.map((b) => toIpcStream('spans', b));
+
+/** Spans per CPU second of `fn` (each call handles one request), run for about MS ms. */
+function rate(fn: (i: number) => unknown): number {
+  let n = 0;
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  while (performance.now() - t0 < MS) {
+    fn(n % batches.length);
+    n++;
+  }
+  const c = process.cpuUsage(c0);
+  return (n * SPANS) / ((c.user + c.system) / 1e6);
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+const fmt = (r: number) => `${(r / 1e6).toFixed(2)}M spans/s`;
+const usPerRequest = (r: number) => `${((SPANS / r) * 1e6).toFixed(0)} µs/request`;
+
+const ours: number[] = [];
+const base: number[] = [];
+const flight: number[] = [];
+for (let round = 0; round < ROUNDS; round++) {
+  ours.push(rate((i) => toIpcStream('spans', batches[i]!)));
+  base.push(rate((i) => arrowJsIpcStream('spans', batches[i]!)));
+  flight.push(rate((i) => flightFrames(streams[i]!)));
+}
+
+console.log(
+  `IPC encode, ${SPANS} spans/request, ${(ipcBytes / 1024).toFixed(0)} KiB per stream; ` +
+    `${ROUNDS} rounds × ${MS} ms, per CPU second; node ${process.version}, load ${os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+);
+const line = (name: string, xs: number[]) =>
+  console.log(
+    `  ${name.padEnd(42)} ${fmt(median(xs)).padStart(16)} [best ${fmt(Math.max(...xs))}]  ${usPerRequest(median(xs))}`,
+  );
+line('toIpcStream (ipc-writer.ts)', ours);
+line('apache-arrow RecordBatchStreamWriter', base);
+line('Flight framing (split + encodeFlightData)', flight);
+console.log(`  ratio ours / apache-arrow: ${(median(ours) / median(base)).toFixed(2)}×`);
