@@ -4,8 +4,8 @@
  * apache-arrow's `RecordBatchStreamWriter` builds every message through its flatbuffers
  * builder, queues each column buffer and each padding as a separate chunk and joins them
  * at the end (17 % of the acceptor's busy time in bench/e2e). Here:
- * - the schema message is encoded once per (schema, table) by apache-arrow's own `Message`
- *   encoder and cached, so it stays byte-identical to before (the writer's ipc-check keys
+ * - the schema message is encoded once per table by apache-arrow's own `Message` encoder
+ *   and cached, so it stays byte-identical to before (the writer's ipc-check keys
  *   its compiled schemas on those bytes);
  * - the bodies are laid out by apache-arrow's `VectorAssembler` (the same nodes, buffers
  *   and offsets its writer uses, so bodies are byte-identical too);
@@ -30,7 +30,7 @@
  *       4 bytes padding, [Buffer] vector: uint32 count, then 16-byte structs (offset, length)
  * ```
  */
-import { type Data, Message, type RecordBatch, Schema, Vector } from 'apache-arrow';
+import { type Data, type Field, Message, type RecordBatch, Schema, Vector } from 'apache-arrow';
 import { VectorAssembler } from 'apache-arrow/visitor/vectorassembler';
 
 const CONTINUATION = 0xffffffff;
@@ -149,34 +149,69 @@ function writeBatchHeader(out: Uint8Array, dv: DataView, at: number, part: Part)
   return headerSize;
 }
 
-/** The framed schema message (prefix, flatbuffer, padding), by schema and table name. */
-const schemaMessages = new WeakMap<Schema, Map<string, Uint8Array>>();
+interface CachedSchema {
+  readonly fields: readonly Field[];
+  readonly metadata: Map<string, string>;
+  readonly framed: Uint8Array;
+}
+
+/**
+ * The framed schema message (prefix, flatbuffer, padding) last written for each table,
+ * reused while the fields and metadata are the same. Fields are compared by name,
+ * nullability, metadata and type *object*: every `RecordBatch` clones its schema's fields
+ * (apache-arrow's constructor does), but the clones share the types of the table's schema.
+ */
+const schemaMessages = new Map<string, CachedSchema>();
+
+/** Same entries in the same order (the order is part of the encoding). */
+function sameMap(a: Map<string, string>, b: Map<string, string>): boolean {
+  if (a.size !== b.size) return false;
+  if (a.size === 0) return true;
+  const ia = a.entries();
+  for (const [k, v] of b) {
+    const [ka, va] = ia.next().value as [string, string];
+    if (ka !== k || va !== v) return false;
+  }
+  return true;
+}
+
+function sameSchema(c: CachedSchema, fields: readonly Field[], metadata: Map<string, string>) {
+  if (c.fields.length !== fields.length || !sameMap(c.metadata, metadata)) return false;
+  for (let i = 0; i < fields.length; i++) {
+    const a = c.fields[i]!;
+    const b = fields[i]!;
+    if (
+      a !== b &&
+      (a.type !== b.type ||
+        a.name !== b.name ||
+        a.nullable !== b.nullable ||
+        !sameMap(a.metadata, b.metadata))
+    ) {
+      return false;
+    }
+  }
+  return true;
+}
 
 function framedSchema(schema: Schema, table: string, metadata: Map<string, string>): Uint8Array {
-  let byTable = schemaMessages.get(schema);
-  if (byTable === undefined) {
-    byTable = new Map();
-    schemaMessages.set(schema, byTable);
-  }
-  let framed = byTable.get(table);
-  if (framed === undefined) {
-    const withMeta = new Schema(schema.fields, metadata, schema.dictionaries);
-    const fb = Message.encode(Message.from(withMeta));
-    framed = new Uint8Array(8 + pad8(fb.length));
-    const dv = new DataView(framed.buffer);
-    dv.setUint32(0, CONTINUATION, true);
-    dv.setInt32(4, pad8(fb.length), true);
-    framed.set(fb, 8);
-    byTable.set(table, framed);
-  }
+  const cached = schemaMessages.get(table);
+  if (cached !== undefined && sameSchema(cached, schema.fields, metadata)) return cached.framed;
+  const withMeta = new Schema(schema.fields, metadata, schema.dictionaries);
+  const fb = Message.encode(Message.from(withMeta));
+  const framed = new Uint8Array(8 + pad8(fb.length));
+  const dv = new DataView(framed.buffer);
+  dv.setUint32(0, CONTINUATION, true);
+  dv.setInt32(4, pad8(fb.length), true);
+  framed.set(fb, 8);
+  schemaMessages.set(table, { fields: [...schema.fields], metadata: new Map(metadata), framed });
   return framed;
 }
 
 /**
  * One Arrow IPC stream: the schema of `batch` with `metadata` as its custom metadata,
  * one dictionary batch per dictionary (schema order), the record batch, end-of-stream.
- * The caller passes the same `metadata` for the same (schema, table) pair; it is encoded
- * once and cached.
+ * The schema message is encoded once and reused while the table's fields (the same
+ * objects) and metadata stay the same.
  */
 export function writeIpcStream(
   batch: RecordBatch,

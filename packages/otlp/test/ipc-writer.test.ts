@@ -154,6 +154,21 @@ describe('IPC stream writer vs apache-arrow RecordBatchStreamWriter', async () =
     }
   });
 
+  it('re-encodes the cached schema message when the schema changes', () => {
+    const t = tables.find((x) => x.table === 'spans')!;
+    const schemaBytes = (ipc: Uint8Array) => Buffer.from(messages(ipc)[0]!.header);
+    const plain = schemaBytes(toIpcStream('spans', t.batch));
+    const meta = new Map([['extra', 'x'], ...t.batch.schema.metadata]);
+    const other = new RecordBatch(new Schema(t.batch.schema.fields, meta), t.batch.data);
+    const changed = schemaBytes(toIpcStream('spans', other));
+    expect(changed.equals(plain)).toBe(false);
+    expect(changed.equals(schemaBytes(arrowJsIpcStream('spans', other)))).toBe(true);
+    expect(schemaBytes(toIpcStream('spans', t.batch)).equals(plain)).toBe(true);
+    // The same batch written under another table name carries that name.
+    const named = messages(toIpcStream('logs', t.batch))[0]!.message.header() as Schema;
+    expect(named.metadata.get(TABLE_METADATA_KEY)).toBe('logs');
+  });
+
   it('decodes to the same values and buffers', () => {
     for (const [i, t] of tables.entries()) {
       const what = `table ${i} (${t.table})`;
