@@ -2,8 +2,9 @@
  * Arrow IPC encode: decoded span batches → one Arrow IPC stream per batch, as the acceptor
  * does before each DoPut. Ours (`toIpcStream`, packages/otlp/src/ipc-writer.ts) against
  * apache-arrow's RecordBatchStreamWriter (the encoder it replaced) on the same batches,
- * same run; then the acceptor's Flight framing of that stream (split into messages +
- * one FlightData per message, packages/flight) for scale.
+ * same run; then the Flight client's framing of that stream (split into messages, one
+ * FlightData per message, grpc-js's length-prefixed copy): lazy FlightDataFrame (body
+ * copied once) against encodeFlightData (body copied into a FlightData buffer, then again).
  *
  * Input: the end-to-end benchmark's requests (bench/lib/trace-payload.ts, 512 spans each),
  * decoded once. Rounds alternate ours/baseline; figures are medians over rounds, in spans
@@ -12,7 +13,7 @@
  *   node scripts/run-ts.mjs bench/ipc-encode.ts [--rounds 15] [--ms 300]
  */
 import os from 'node:os';
-import { encodeFlightData, splitIpcStream } from '@sediment/flight';
+import { encodeFlightData, FlightDataFrame, splitIpcStream } from '@sediment/flight';
 import {
   decodeTraces,
   SCHEMA_VERSION,
@@ -59,15 +60,23 @@ if (Math.abs(arrowJsIpcStream('spans', batches[0]!).length - ipcBytes) > 4096) {
 const descriptor = { type: 1, cmd: new Uint8Array(0), path: ['spans'] };
 const requestId = new Uint8Array(16);
 
-function flightFrames(ipc: Uint8Array): number {
+/**
+ * The client's framing of one stream as grpc-js sees it: one FlightData per IPC message,
+ * then grpc-js's own framing (compression-filter.js: allocUnsafe(length + 5), copy).
+ */
+function flightFrames(ipc: Uint8Array, lazy: boolean): number {
   let n = 0;
   for (const [i, m] of splitIpcStream(ipc).entries()) {
-    n += encodeFlightData({
+    const init = {
       descriptor: i === 0 ? descriptor : undefined,
       dataHeader: m.header,
       dataBody: m.body,
       appMetadata: i === 0 ? requestId : undefined,
-    }).length;
+    };
+    const message = lazy ? new FlightDataFrame(init) : encodeFlightData(init);
+    const grpcFrame = Buffer.allocUnsafe(message.length + 5);
+    message.copy(grpcFrame, 5);
+    n += grpcFrame.length;
   }
   return n;
 }
@@ -93,10 +102,12 @@ const usPerRequest = (r: number) => `${((SPANS / r) * 1e6).toFixed(0)} µs/reque
 const ours: number[] = [];
 const base: number[] = [];
 const flight: number[] = [];
+const flightOld: number[] = [];
 for (let round = 0; round < ROUNDS; round++) {
   ours.push(rate((i) => toIpcStream('spans', batches[i]!)));
   base.push(rate((i) => arrowJsIpcStream('spans', batches[i]!)));
-  flight.push(rate((i) => flightFrames(streams[i]!)));
+  flight.push(rate((i) => flightFrames(streams[i]!, true)));
+  flightOld.push(rate((i) => flightFrames(streams[i]!, false)));
 }
 
 console.log(
@@ -112,5 +123,9 @@ const line = (name: string, xs: number[]) =>
   );
 line('toIpcStream (ipc-writer.ts)', ours);
 line('apache-arrow RecordBatchStreamWriter', base);
-line('Flight framing (split + encodeFlightData)', flight);
+line('Flight + grpc-js framing (FlightDataFrame)', flight);
+line('Flight + grpc-js framing (encodeFlightData)', flightOld);
 console.log(`  ratio ours / apache-arrow: ${(median(ours) / median(base)).toFixed(2)}×`);
+console.log(
+  `  ratio FlightDataFrame / encodeFlightData: ${(median(flight) / median(flightOld)).toFixed(2)}×`,
+);

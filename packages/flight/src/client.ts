@@ -42,7 +42,7 @@ import { type FlightLogger, stderrFlightLogger } from './logger.js';
 import {
   DescriptorType,
   decodePutResult,
-  encodeFlightData,
+  FlightDataFrame,
   type FlightDescriptor,
 } from './proto-wire.js';
 import { flightServiceDefinition } from './service.js';
@@ -109,6 +109,13 @@ export interface FlightTargetStats {
 
 const DOPUT_PATH = flightServiceDefinition.DoPut.path;
 const identity = (b: Buffer): Buffer => b;
+/**
+ * Serializers for outgoing FlightData: grpc-js only reads `length` and calls `copy` on what
+ * the serializer returns (see FlightDataFrame), so the frame object itself is handed over,
+ * except on a channel that compresses, where zlib needs the bytes.
+ */
+const frameAsMessage = (f: FlightDataFrame): Buffer => f as unknown as Buffer;
+const frameToBuffer = (f: FlightDataFrame): Buffer => f.toBuffer();
 
 function parseTargets(targets: string | readonly string[]): { list: string[]; resolver: boolean } {
   const list = (typeof targets === 'string' ? targets.split(',') : [...targets])
@@ -133,7 +140,8 @@ export class FlightClient implements AsyncDisposable {
   readonly #defaultDeadlineMs: number;
   readonly #maxAttempts: number;
   readonly #logger: FlightLogger;
-  readonly #calls = new Set<ClientDuplexStream<Buffer, Buffer>>();
+  readonly #calls = new Set<ClientDuplexStream<FlightDataFrame, Buffer>>();
+  readonly #serialize: (f: FlightDataFrame) => Buffer;
   #closed = false;
 
   constructor(options: FlightClientOptions) {
@@ -167,6 +175,9 @@ export class FlightClient implements AsyncDisposable {
       });
       channelOptions['grpc.service_config_disable_resolution'] = 1;
     }
+    const compression = options.grpcOptions?.['grpc.default_compression_algorithm'];
+    this.#serialize =
+      compression === undefined || compression === 0 ? frameAsMessage : frameToBuffer;
     const credentials = channelCredentials(options.tls);
     this.#pool = new TargetPool(
       list.map((target) => ({ target, channel: new Client(target, credentials, channelOptions) })),
@@ -269,9 +280,13 @@ export class FlightClient implements AsyncDisposable {
     return new Promise<Uint8Array[]>((resolve, reject) => {
       const metadata = new Metadata();
       if (this.#token !== undefined) metadata.set('authorization', `Bearer ${this.#token}`);
-      const call = entry.channel.makeBidiStreamRequest(DOPUT_PATH, identity, identity, metadata, {
-        deadline: new Date(deadline),
-      });
+      const call = entry.channel.makeBidiStreamRequest<FlightDataFrame, Buffer>(
+        DOPUT_PATH,
+        this.#serialize,
+        identity,
+        metadata,
+        { deadline: new Date(deadline) },
+      );
       this.#calls.add(call);
       const results: Uint8Array[] = [];
       let status: StatusObject | undefined;
@@ -355,8 +370,8 @@ export class FlightClient implements AsyncDisposable {
           for (let i = 0; i < messages.length; i++) {
             if (status !== undefined) return;
             const m = messages[i]!;
-            // Encoded one at a time: only the frames grpc-js has not sent yet are in memory.
-            const frame = encodeFlightData({
+            // The Arrow body stays a view of `ipc` until grpc-js copies it into its frame.
+            const frame = new FlightDataFrame({
               descriptor: i === 0 ? descriptor : undefined,
               dataHeader: m.header,
               dataBody: m.body,

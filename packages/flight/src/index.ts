@@ -14,16 +14,16 @@ export {
 export type { FlightClientTlsOptions, FlightServerTlsOptions } from './credentials.js';
 export * from './errors.js';
 export {
+  DEFAULT_HTTP2_RECEIVE_TUNING,
+  type Http2ReceiveTuning,
+  tuneGrpcServerHttp2,
+} from './http2-tuning.js';
+export {
   buildIpcStream,
   type IpcMessage,
   IpcStreamBuilder,
   splitIpcStream,
 } from './ipc-framing.js';
-export {
-  DEFAULT_HTTP2_RECEIVE_TUNING,
-  type Http2ReceiveTuning,
-  tuneGrpcServerHttp2,
-} from './http2-tuning.js';
 export { type FlightLogger, silentFlightLogger, stderrFlightLogger } from './logger.js';
 export {
   DescriptorType,
@@ -34,6 +34,7 @@ export {
   encodeFlightDescriptor,
   encodePutResult,
   type FlightData,
+  FlightDataFrame,
   type FlightDataInit,
   type FlightDescriptor,
 } from './proto-wire.js';

@@ -10,6 +10,7 @@ import {
   encodeFlightData,
   encodeFlightDescriptor,
   encodePutResult,
+  FlightDataFrame,
 } from './proto-wire.js';
 
 const pb = loadFlightProto();
@@ -71,6 +72,19 @@ describe('FlightData codec vs protobufjs (our Flight.proto)', () => {
       // Canonical field order: protobufjs writes the same bytes.
       const again = pb.FlightData.encode(pb.FlightData.decode(wire)).finish();
       expect(hex(again)).toBe(hex(wire));
+    });
+
+    it(`FlightDataFrame writes the bytes of encodeFlightData, as grpc-js frames it: ${c.name}`, () => {
+      const wire = encodeFlightData(c.init);
+      const frame = new FlightDataFrame(c.init);
+      expect(frame.length).toBe(wire.length);
+      expect(hex(frame.toBuffer())).toBe(hex(wire));
+      // grpc-js (compression-filter.js): allocUnsafe(length + 5), then message.copy(out, 5).
+      const out = Buffer.alloc(frame.length + 5, 0xee);
+      expect(frame.copy(out, 5)).toBe(wire.length);
+      expect(hex(out.subarray(0, 5))).toBe('eeeeeeeeee');
+      expect(hex(out.subarray(5))).toBe(hex(wire));
+      expect(() => frame.copy(Buffer.alloc(frame.length + 4), 5)).toThrow(RangeError);
     });
 
     it(`protobufjs encode → decode (views, no copy): ${c.name}`, () => {

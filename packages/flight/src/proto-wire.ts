@@ -331,6 +331,62 @@ export function encodeFlightData(init: FlightDataInit): Buffer {
   return out;
 }
 
+/**
+ * One FlightData laid out lazily, for grpc-js to frame: the fields before `data_body` are
+ * encoded now (a few KB at most), the body stays a view of the caller's buffer, and
+ * {@link copy} writes both into the destination.
+ *
+ * Why: grpc-js frames every outgoing message by allocating `length + 5` bytes and calling
+ * `message.copy(frame, 5)` (compression-filter.js, identity encoding), so a FlightData
+ * encoded into a Buffer first is copied twice. Given this object instead (through the
+ * client's serializer), the Arrow body is copied once, straight into grpc-js's frame, and
+ * the acceptor allocates no second ~600 KB buffer per put. Only `length` and
+ * `copy(target, targetStart)` are used by grpc-js; a test checks that the bytes equal
+ * {@link encodeFlightData}'s and the client round trips check grpc-js sends them. Do not
+ * use it with a channel that compresses (zlib needs real bytes; the client checks).
+ */
+export class FlightDataFrame {
+  /** Encoded size in bytes. */
+  readonly length: number;
+  readonly #prefix: Buffer;
+  readonly #body: Uint8Array;
+
+  constructor(init: FlightDataInit) {
+    const body = init.dataBody ?? EMPTY;
+    checkLength(body.length, 'data_body');
+    const fields = encodeFlightData({ ...init, dataBody: undefined });
+    if (body.length === 0) {
+      this.#prefix = fields;
+    } else {
+      const prefix = Buffer.allocUnsafe(fields.length + 2 + varintSize(body.length));
+      prefix.set(fields, 0);
+      prefix[fields.length] = TAG_DATA_BODY_0;
+      prefix[fields.length + 1] = TAG_DATA_BODY_1;
+      writeVarint(prefix, fields.length + 2, body.length);
+      this.#prefix = prefix;
+    }
+    this.#body = body;
+    this.length = this.#prefix.length + body.length;
+  }
+
+  /** `Buffer#copy` semantics for the whole message: writes it at `targetStart`. */
+  copy(target: Uint8Array, targetStart = 0): number {
+    if (targetStart < 0 || target.length - targetStart < this.length) {
+      throw new RangeError('FlightDataFrame.copy: target too small');
+    }
+    target.set(this.#prefix, targetStart);
+    target.set(this.#body, targetStart + this.#prefix.length);
+    return this.length;
+  }
+
+  /** The message as one Buffer (what {@link encodeFlightData} returns). */
+  toBuffer(): Buffer {
+    const out = Buffer.allocUnsafe(this.length);
+    this.copy(out, 0);
+    return out;
+  }
+}
+
 /** Encodes a PutResult. */
 export function encodePutResult(appMetadata: Uint8Array | undefined): Buffer {
   const meta = appMetadata ?? EMPTY;
