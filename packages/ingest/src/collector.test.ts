@@ -430,3 +430,69 @@ describe('Collector', () => {
     expect(batch!.entries.map(text)).toEqual(['z1', 'z2']);
   });
 });
+
+describe('nextBatches (read-ahead)', () => {
+  it('returns what nextBatch would, in order, with one manifest read per call and the batch reads concurrent', async () => {
+    const store = new HookedStore(new MemoryStore());
+    await fill(store, 10);
+    const collector = new Collector({ store, retry: FAST_RETRY });
+    await collector.initialize();
+    let inFlight = 0;
+    let maxInFlight = 0;
+    let manifestReads = 0;
+    store.onGet = async (key, next) => {
+      if (key.endsWith('/manifest')) {
+        manifestReads++;
+        return next();
+      }
+      inFlight++;
+      maxInFlight = Math.max(maxInFlight, inFlight);
+      await new Promise((r) => setTimeout(r, 5));
+      try {
+        return await next();
+      } finally {
+        inFlight--;
+      }
+    };
+    const first = await collector.nextBatches(4);
+    expect(first.map((b) => b.sequence)).toEqual([0n, 1n, 2n, 3n]);
+    expect(manifestReads).toBe(1);
+    expect(maxInFlight).toBe(4);
+    const rest = await collector.nextBatches(100);
+    expect(rest.map((b) => b.sequence)).toEqual([4n, 5n, 6n, 7n, 8n, 9n]);
+    expect(manifestReads).toBe(2);
+    expect([...first, ...rest].flatMap((b) => b.entries.map(text))).toEqual(
+      Array.from({ length: 10 }, (_, b) => [`b${b}e0`, `b${b}e1`]).flat(),
+    );
+    expect(await collector.nextBatches(4)).toEqual([]);
+    // What was returned can be acked; nothing more.
+    await collector.ack(9n);
+    await expect(collector.nextBatches(0)).rejects.toThrow(InvalidArgumentError);
+  });
+
+  it('a failed read returns nothing: the same batches come again on the next call', async () => {
+    const store = new HookedStore(new MemoryStore());
+    await fill(store, 3);
+    const collector = new Collector({ store, retry: { ...FAST_RETRY, deadlineMs: 20 } });
+    await collector.initialize();
+    const keys = (await manifestOf(store.inner as MemoryStore)).entries.map((e) => e.location);
+    let fail = true;
+    store.onGet = (key, next) => {
+      if (fail && key === keys[2]) return Promise.reject(new TransientError('injected'));
+      return next();
+    };
+    await expect(collector.nextBatches(3)).rejects.toThrow(TransientError);
+    await expect(collector.ack(0n)).rejects.toThrow(InvalidArgumentError);
+    fail = false;
+    expect((await collector.nextBatches(3)).map((b) => b.sequence)).toEqual([0n, 1n, 2n]);
+  });
+
+  it('a fenced collector gets FencedError', async () => {
+    const store = new MemoryStore();
+    await fill(store, 2);
+    const older = new Collector({ store, retry: FAST_RETRY });
+    await older.initialize();
+    await new Collector({ store, retry: FAST_RETRY }).initialize();
+    await expect(older.nextBatches(2)).rejects.toThrow(FencedError);
+  });
+});

@@ -251,6 +251,22 @@ export class Collector implements AsyncDisposable {
    *   errors that outlived the retry deadline.
    */
   async nextBatch(): Promise<CollectedBatch | undefined> {
+    return (await this.nextBatches(1))[0];
+  }
+
+  /**
+   * Up to `max` batches in manifest order after the last one returned (empty when the
+   * collector has caught up), with ONE manifest read (epoch check) and the batch objects
+   * read concurrently. A consumer catching up on many small batches over a store with
+   * latency (S3) reads `max` times faster than with `nextBatch()`. Nothing counts as
+   * returned unless the whole call succeeds. The caller bounds memory through `max`:
+   * every batch returned is held at once.
+   * @throws as `nextBatch()`; InvalidArgumentError when `max` is not a positive integer.
+   */
+  async nextBatches(max: number): Promise<CollectedBatch[]> {
+    if (!Number.isSafeInteger(max) || max < 1) {
+      throw new InvalidArgumentError(`nextBatches max must be a positive integer, got ${max}`);
+    }
     const snapshot = await this.#read();
     const entries = snapshot.manifest.entries;
     const first = firstAvailable(snapshot.manifest);
@@ -264,17 +280,20 @@ export class Collector implements AsyncDisposable {
         snapshot.manifest.nextSequence,
       );
     }
-    const entry = findEntry(entries, wanted);
-    if (entry === undefined) return undefined;
-    const batch = await this.#readBatch(entry);
-    this.#delivered = entry.sequence;
-    this.#emit({
-      type: 'batch-read',
-      sequence: entry.sequence,
-      location: entry.location,
-      records: batch.entries.length,
-    });
-    return batch;
+    const start = findEntryIndex(entries, wanted);
+    if (start < 0) return [];
+    const chosen = entries.slice(start, start + max);
+    const batches = await Promise.all(chosen.map((e) => this.#readBatch(e)));
+    for (const [i, e] of chosen.entries()) {
+      this.#delivered = e.sequence;
+      this.#emit({
+        type: 'batch-read',
+        sequence: e.sequence,
+        location: e.location,
+        records: batches[i]!.entries.length,
+      });
+    }
+    return batches;
   }
 
   /**
@@ -515,12 +534,13 @@ export class Collector implements AsyncDisposable {
 }
 
 /** Contiguous sequences make the index arithmetic; a linear scan covers anything else. */
-function findEntry(entries: readonly ManifestEntry[], sequence: bigint): ManifestEntry | undefined {
+/** Index of the entry with `sequence`, else of the first one after it; -1 when none. */
+function findEntryIndex(entries: readonly ManifestEntry[], sequence: bigint): number {
   const first = entries[0];
-  if (first === undefined) return undefined;
-  const guess = entries[Number(sequence - first.sequence)];
-  if (guess?.sequence === sequence) return guess;
-  return entries.find((e) => e.sequence >= sequence);
+  if (first === undefined) return -1;
+  const guess = Number(sequence - first.sequence);
+  if (entries[guess]?.sequence === sequence) return guess;
+  return entries.findIndex((e) => e.sequence >= sequence);
 }
 
 function sleepMs(ms: number): Promise<void> {

@@ -30,6 +30,11 @@ export interface QueueSource {
   initialize(options?: { resumeAfter?: bigint }): Promise<unknown>;
   /** Next batch in sequence order, or undefined when caught up. Checks the epoch. */
   nextBatch(): Promise<QueueBatch | undefined>;
+  /**
+   * Up to `max` next batches in sequence order (empty when caught up) with one epoch
+   * check, read concurrently. Optional: without it the compactor calls `nextBatch()`.
+   */
+  nextBatches?(max: number): Promise<QueueBatch[]>;
   /** Marks every batch ≤ `sequence` consumed. Checks the epoch. */
   ack(sequence: bigint): Promise<void>;
   /** Removes acked batches from the queue. Reads the manifest: throws when fenced. */
