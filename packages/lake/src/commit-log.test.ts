@@ -1,7 +1,7 @@
 import { FaultInjectingStore, MemoryStore } from '@sediment/object-store';
 import { describe, expect, it } from 'vitest';
 import { COMMIT_FORMAT, type CommitRecord, encodeJson } from './commit-format.js';
-import { CommitLog, emptyLakeState, applyCommit } from './commit-log.js';
+import { applyCommit, CommitLog, emptyLakeState } from './commit-log.js';
 import { CorruptCommitLogError } from './errors.js';
 import { commitKey, latestHintKey } from './layout.js';
 import { silentLogger } from './logger.js';

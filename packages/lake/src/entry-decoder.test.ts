@@ -1,4 +1,4 @@
-import { Field, RecordBatch, RecordBatchReader, Schema, Struct, makeData } from 'apache-arrow';
+import { Field, makeData, RecordBatch, RecordBatchReader, Schema, Struct } from 'apache-arrow';
 import { describe, expect, it } from 'vitest';
 import { f64, recordBatch, ts, utf8 } from '../test/fixtures/arrow-build.js';
 import { rowsOf } from '../test/fixtures/oracle.js';

@@ -1,16 +1,4 @@
 export {
-  type Clock,
-  Compactor,
-  type CompactorEvent,
-  type CompactorOptions,
-  type CompactorStats,
-  type DrainResult,
-  type IdSource,
-  isRetryableError,
-  resolveCompactorOptions,
-  type RunOnceResult,
-} from './compactor.js';
-export {
   CHECKPOINT_FORMAT,
   type Checkpoint,
   COMMIT_FORMAT,
@@ -21,6 +9,18 @@ export {
   type QuarantinedEntry,
 } from './commit-format.js';
 export { CommitLog, type LakeState } from './commit-log.js';
+export {
+  type Clock,
+  Compactor,
+  type CompactorEvent,
+  type CompactorOptions,
+  type CompactorStats,
+  type DrainResult,
+  type IdSource,
+  isRetryableError,
+  type RunOnceResult,
+  resolveCompactorOptions,
+} from './compactor.js';
 export { DedupWindow } from './dedup-window.js';
 export {
   type DecodedEntry,

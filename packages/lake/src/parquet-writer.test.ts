@@ -9,8 +9,8 @@ import {
   makeData,
   type RecordBatch,
   Table,
-  TimeUnit,
   Timestamp,
+  TimeUnit,
   tableFromIPC,
 } from 'apache-arrow';
 import { parquetReadObjects } from 'hyparquet';
@@ -38,9 +38,9 @@ import {
   toIpc,
 } from '../test/fixtures/synthetic-tables.js';
 import { canonical, duckRead, oracleRowsForDuck } from '../test/helpers/duck.js';
+import { ByteSink } from './byte-sink.js';
 import { splitIpcStream } from './ipc.js';
 import { encodeParquetFile, joinIpcStream, SEDIMENT_CREATED_BY } from './parquet-encoder.js';
-import { ByteSink } from './byte-sink.js';
 import { encodeRleHybrid } from './rle-hybrid.js';
 
 const pw = createRequire(import.meta.url)('parquet-wasm') as typeof import('parquet-wasm');

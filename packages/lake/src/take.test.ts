@@ -4,6 +4,7 @@ import {
   FixedSizeList,
   Float64,
   Int16,
+  Int32,
   LargeUtf8,
   makeData,
   Null,
@@ -14,7 +15,6 @@ import {
   tableToIPC,
   Union,
   UnionMode,
-  Int32,
 } from 'apache-arrow';
 import { describe, expect, it } from 'vitest';
 import { bool, recordBatch, utf8 } from '../test/fixtures/arrow-build.js';
