@@ -58,6 +58,9 @@ function expectClean(report: SoakReport): void {
   for (const exit of Object.values(report.drain))
     expect(exit).toMatchObject({ code: 0, timedOut: false });
   expect(report.lake?.quarantined).toBe(0);
+  // The collector kept up: the queue backlog was sampled, and the drain left nothing.
+  expect(report.queueBacklog.samples).toBeGreaterThan(0);
+  expect(report.lake?.queueEntriesLeft).toBe(0);
 }
 
 test(`chaos soak, local filesystem: ${LOCAL_SECONDS} s of kills and store faults, every acked record exactly once`, async () => {

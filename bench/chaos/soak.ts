@@ -134,6 +134,16 @@ export interface SoakReport {
   readonly faults: Record<'writers' | 'collector', FaultTotals>;
   readonly drain: Record<string, { code: number | null; signal: string | null; timedOut: boolean }>;
   readonly lake: (CommitLogFigures & { queueEntriesLeft: number }) | undefined;
+  /**
+   * The queue's backlog sampled every 10 s during the load phase (batches waiting in the
+   * manifest, age of the oldest): whether the collector kept up with the writers.
+   */
+  readonly queueBacklog: {
+    samples: number;
+    maxEntries: number;
+    maxOldestAgeMs: number;
+    lastEntries: number;
+  };
   readonly check: Omit<VerifyResult, 'violations' | 'moreViolations'> | undefined;
   readonly logLines: Record<string, { warn: number; error: number; fatal: number }>;
 }
@@ -310,6 +320,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     },
     drain: {} as SoakReport['drain'],
     lake: undefined as SoakReport['lake'],
+    queueBacklog: { samples: 0, maxEntries: 0, maxOldestAgeMs: 0, lastEntries: 0 },
     check: undefined as SoakReport['check'],
     logLines: {} as SoakReport['logLines'],
   } satisfies SoakReport;
@@ -437,11 +448,27 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       }
     })();
 
+    const backlogStore = openStore(storeUrl, process.env);
+    const backlog = report.queueBacklog;
+    let sampling = false;
     const progress = setInterval(() => {
       const down = all.filter((p) => !p.up).map((p) => p.name);
       log(
-        `${((Date.now() - loadStart) / 1000).toFixed(0)} s: sent ${r.sent}, acked ${r.acked}, abandoned ${r.abandoned}, in flight ${inflight.size}, kills ${JSON.stringify(report.kills)}${down.length ? `, down: ${down.join(' ')}` : ''}`,
+        `${((Date.now() - loadStart) / 1000).toFixed(0)} s: sent ${r.sent}, acked ${r.acked}, abandoned ${r.abandoned}, in flight ${inflight.size}, kills ${JSON.stringify(report.kills)}, queue ${backlog.lastEntries} batches${down.length ? `, down: ${down.join(' ')}` : ''}`,
       );
+      if (sampling) return;
+      sampling = true;
+      readQueueStats({ store: backlogStore, bytes: false })
+        .then((q) => {
+          backlog.samples++;
+          backlog.lastEntries = q.entryCount;
+          backlog.maxEntries = Math.max(backlog.maxEntries, q.entryCount);
+          backlog.maxOldestAgeMs = Math.max(backlog.maxOldestAgeMs, q.oldestEntryAgeMs ?? 0);
+        })
+        .catch(() => {}) // a sample lost to the store is no finding
+        .finally(() => {
+          sampling = false;
+        });
     }, 10_000);
     progress.unref();
 
@@ -478,6 +505,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     ]);
     clearTimeout(settleTimer);
     clearInterval(progress);
+    await backlogStore.close();
     if (!finished) {
       violate(
         `${inflight.size} requests still unanswered ${settleLimit / 1000} s after the chaos phase`,
@@ -626,6 +654,10 @@ export function formatReport(rep: SoakReport): string {
       `  lake: ${rep.lake.commits} commits, ${rep.lake.files} files, ${rep.lake.rows} rows; duplicates dropped by the collector: ${rep.lake.duplicateEntries} entries (${rep.lake.duplicateRows} rows); quarantined ${rep.lake.quarantined}; queue entries left ${rep.lake.queueEntriesLeft}`,
     );
   }
+  const q = rep.queueBacklog;
+  lines.push(
+    `  queue backlog during the load (${q.samples} samples): max ${q.maxEntries} batches, oldest waited at most ${(q.maxOldestAgeMs / 1000).toFixed(1)} s, last ${q.lastEntries}`,
+  );
   if (rep.check) {
     const c = rep.check;
     lines.push(
