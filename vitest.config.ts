@@ -27,6 +27,11 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    // Two test files at a time even on 2 cores (vitest's default would be 1): most of the
+    // long suites wait on child processes and timers (chaos, outages, crash rounds), so
+    // two overlap well; CI's whole run stays well under its 15 minutes this way.
+    // SEDIMENT_TEST_WORKERS overrides.
+    maxWorkers: Number(process.env.SEDIMENT_TEST_WORKERS ?? 2),
     projects: [
       ...projects.map((root) => ({
         extends: true as const,
