@@ -331,6 +331,19 @@ export async function httpExchange(
   return outcomeOfHttp(r, options.expect ?? 1);
 }
 
+/** One POST of `body` to `path` with the target's token, `Content-Length` and `extra`. */
+function post(
+  ctx: CaseContext,
+  path: string,
+  contentType: string | undefined,
+  body: Uint8Array,
+  extra: ReadonlyArray<readonly [string, string]> = [],
+): Promise<string[]> {
+  return httpExchange(ctx, [
+    rawRequest('POST', path, httpHeaders(ctx, contentType, body.byteLength, extra), body),
+  ]);
+}
+
 /** A pool of HTTP/2 sessions to the gRPC port, replaced when the server closes one. */
 export class H2Pool {
   readonly #sessions: Array<ClientHttp2Session | undefined>;
@@ -537,14 +550,7 @@ export const KINDS: readonly FuzzKind[] = [
     allowed: set(DECODED),
     run: (ctx) => {
       const m = mutantBody(ctx);
-      return httpExchange(ctx, [
-        rawRequest(
-          'POST',
-          `/v1/${m.signal}`,
-          httpHeaders(ctx, m.contentType, m.body.byteLength),
-          m.body,
-        ),
-      ]);
+      return post(ctx, `/v1/${m.signal}`, m.contentType, m.body);
     },
   },
   {
@@ -563,14 +569,7 @@ export const KINDS: readonly FuzzKind[] = [
           : r < 0.5
             ? randomBytes(ctx.rng, int(ctx.rng, 0, 3))
             : src.subarray(0, Math.floor(ctx.rng() * src.byteLength));
-      return httpExchange(ctx, [
-        rawRequest(
-          'POST',
-          `/v1/${base.signal}`,
-          httpHeaders(ctx, json ? CT.json : CT.protobuf, body.byteLength),
-          body,
-        ),
-      ]);
+      return post(ctx, `/v1/${base.signal}`, json ? CT.json : CT.protobuf, body);
     },
   },
   {
@@ -598,14 +597,7 @@ export const KINDS: readonly FuzzKind[] = [
         ]);
       }
       const gz = zlib.gzipSync(body, { level: 1 });
-      return httpExchange(ctx, [
-        rawRequest(
-          'POST',
-          '/v1/logs',
-          httpHeaders(ctx, CT.protobuf, gz.byteLength, [['Content-Encoding', 'gzip']]),
-          gz,
-        ),
-      ]);
+      return post(ctx, '/v1/logs', CT.protobuf, gz, [['Content-Encoding', 'gzip']]);
     },
   },
   {
@@ -616,14 +608,7 @@ export const KINDS: readonly FuzzKind[] = [
     run: (ctx) => {
       const encoding = pick(ctx.rng, ENCODINGS);
       const b = bomb(encoding, ctx.target.maxRequestBytes * int(ctx.rng, 2, 64));
-      return httpExchange(ctx, [
-        rawRequest(
-          'POST',
-          '/v1/traces',
-          httpHeaders(ctx, CT.protobuf, b.byteLength, [['Content-Encoding', encoding]]),
-          b,
-        ),
-      ]);
+      return post(ctx, '/v1/traces', CT.protobuf, b, [['Content-Encoding', encoding]]);
     },
   },
   {
@@ -647,14 +632,7 @@ export const KINDS: readonly FuzzKind[] = [
                 base.protobuf,
               ) // mislabelled
             : base.protobuf; // says compressed, is not
-      return httpExchange(ctx, [
-        rawRequest(
-          'POST',
-          `/v1/${base.signal}`,
-          httpHeaders(ctx, CT.protobuf, body.byteLength, [['Content-Encoding', encoding]]),
-          body,
-        ),
-      ]);
+      return post(ctx, `/v1/${base.signal}`, CT.protobuf, body, [['Content-Encoding', encoding]]);
     },
   },
   {
@@ -666,14 +644,7 @@ export const KINDS: readonly FuzzKind[] = [
       const base = ctx.bases.pick(ctx.rng);
       const encoding = pick(ctx.rng, [...ENCODINGS, 'x-gzip']);
       const body = compress(encoding === 'x-gzip' ? 'gzip' : (encoding as Encoding), base.protobuf);
-      return httpExchange(ctx, [
-        rawRequest(
-          'POST',
-          `/v1/${base.signal}`,
-          httpHeaders(ctx, CT.protobuf, body.byteLength, [['Content-Encoding', encoding]]),
-          body,
-        ),
-      ]);
+      return post(ctx, `/v1/${base.signal}`, CT.protobuf, body, [['Content-Encoding', encoding]]);
     },
   },
   {
@@ -701,9 +672,7 @@ export const KINDS: readonly FuzzKind[] = [
           'application/x-protobuf, application/json',
         ]);
         const body = ct?.toLowerCase().includes('json') ? base.json : base.protobuf;
-        return httpExchange(ctx, [
-          rawRequest('POST', `/v1/${base.signal}`, httpHeaders(ctx, ct, body.byteLength), body),
-        ]);
+        return post(ctx, `/v1/${base.signal}`, ct, body);
       }
       const ce = pick(ctx.rng, [
         'br',
@@ -717,13 +686,8 @@ export const KINDS: readonly FuzzKind[] = [
         '*',
         'identity, gzip',
       ]);
-      return httpExchange(ctx, [
-        rawRequest(
-          'POST',
-          `/v1/${base.signal}`,
-          httpHeaders(ctx, CT.protobuf, base.protobuf.byteLength, [['Content-Encoding', ce]]),
-          base.protobuf,
-        ),
+      return post(ctx, `/v1/${base.signal}`, CT.protobuf, base.protobuf, [
+        ['Content-Encoding', ce],
       ]);
     },
   },
@@ -949,14 +913,7 @@ export const KINDS: readonly FuzzKind[] = [
         `/v1/${s}/${'../'.repeat(50)}etc/passwd`,
         '/\u00e9t\u00e9',
       ]);
-      return httpExchange(ctx, [
-        rawRequest(
-          'POST',
-          path,
-          httpHeaders(ctx, CT.protobuf, base.protobuf.byteLength),
-          base.protobuf,
-        ),
-      ]);
+      return post(ctx, path, CT.protobuf, base.protobuf);
     },
   },
   {
