@@ -4,120 +4,54 @@
  * temporary directory. Ports are read from the services' start-up log lines; resident
  * memory is sampled from /proc/<pid>/status.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp } from 'node:fs/promises';
-import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { REPO_ROOT } from './otlp-proto.js';
+import { processRss, type ServiceProcess, spawnService } from './outage-processes.js';
 
-export interface ServiceChild {
-  readonly child: ChildProcess;
-  readonly pid: number;
+export { processRss };
+
+export interface ServiceChild extends ServiceProcess {
   /** The start-up log entry ('writer started' / 'acceptor started'). */
   readonly started: Record<string, unknown>;
-  /** Exit code once exited (null: killed by a signal). */
-  readonly exited: Promise<number | null>;
-  alive(): boolean;
-  /** The tail of everything printed (stdout + stderr). */
-  output(): string;
-  /** SIGTERM (drain), then the exit code; SIGKILL after `timeoutMs`. */
-  stop(timeoutMs?: number): Promise<number | null>;
-  kill(): void;
 }
 
-/** Runs `services/<name>/src/main.ts` and resolves once it logged `startedMessage`. */
+/** Runs `sediment <name>` (outage-processes.ts) and resolves once it logged `<name> started`. */
 export async function spawnServiceChild(
   name: 'writer' | 'acceptor',
   env: Record<string, string>,
 ): Promise<ServiceChild> {
+  const proc = spawnService(name, env);
   const startedMessage = `${name} started`;
-  const child = spawn(
-    process.execPath,
-    [
-      '--conditions=sediment-src',
-      '--import',
-      'tsx/esm',
-      path.join(REPO_ROOT, `services/${name}/src/main.ts`),
-    ],
-    {
-      cwd: REPO_ROOT,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  let out = '';
-  const keep = (c: Buffer) => {
-    out += c.toString();
-    if (out.length > 2_000_000) out = out.slice(-1_000_000);
-  };
-  child.stdout!.on('data', keep);
-  child.stderr!.on('data', keep);
-  let exitCode: number | null | undefined;
-  const exited = new Promise<number | null>((resolve) =>
-    child.once('exit', (code) => {
-      exitCode = code;
-      resolve(code);
-    }),
-  );
+  const stdout = proc.child.stdout!;
   const started = await new Promise<Record<string, unknown>>((resolve, reject) => {
     const timer = setTimeout(
-      () => reject(new Error(`${name} did not start within 90 s:\n${out.slice(-4000)}`)),
+      () => reject(new Error(`${name} did not start within 90 s:\n${proc.output().slice(-4000)}`)),
       90_000,
     );
     const onData = () => {
-      for (const line of out.split('\n')) {
+      for (const line of proc.output().split('\n')) {
         if (!line.includes(startedMessage)) continue;
         clearTimeout(timer);
-        child.stdout!.off('data', onData);
+        stdout.off('data', onData);
         resolve(JSON.parse(line) as Record<string, unknown>);
         return;
       }
     };
-    child.stdout!.on('data', onData);
-    void exited.then((code) => {
+    stdout.on('data', onData);
+    void proc.exited.then((code) => {
       clearTimeout(timer);
-      reject(new Error(`${name} exited with ${code} before it started:\n${out.slice(-4000)}`));
+      reject(
+        new Error(`${name} exited with ${code} before it started:\n${proc.output().slice(-4000)}`),
+      );
     });
   });
-  return {
-    child,
-    pid: child.pid!,
-    started,
-    exited,
-    alive: () => exitCode === undefined,
-    output: () => out,
-    stop: async (timeoutMs = 120_000) => {
-      if (exitCode !== undefined) return exitCode;
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-      try {
-        return await exited;
-      } finally {
-        clearTimeout(timer);
-      }
-    },
-    kill: () => {
-      if (exitCode === undefined) child.kill('SIGKILL');
-    },
-  };
+  return { ...proc, started };
 }
 
 /** A fresh temporary directory for a file:// store. */
 export function tempStoreDir(): Promise<string> {
   return mkdtemp(path.join(tmpdir(), 'sediment-fuzz-'));
-}
-
-/** VmRSS and VmHWM (peak) of a live process in bytes; undefined once it is gone. */
-export function processRss(pid: number): { rss: number; peak: number } | undefined {
-  try {
-    const text = readFileSync(`/proc/${pid}/status`, 'utf8');
-    const kb = (key: string) =>
-      Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? 0) * 1024;
-    return { rss: kb('VmRSS'), peak: kb('VmHWM') };
-  } catch {
-    return undefined;
-  }
 }
 
 /** Samples a process's RSS every `intervalMs`, keeping the maximum seen. */

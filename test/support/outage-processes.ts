@@ -141,14 +141,21 @@ export function metricSum(
   return sum;
 }
 
-/** VmRSS of `pid` in bytes, or undefined once it is gone. */
-export function readRss(pid: number): number | undefined {
+/** VmRSS and VmHWM (peak) of a live process in bytes; undefined once it is gone. */
+export function processRss(pid: number): { rss: number; peak: number } | undefined {
   try {
-    const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) * 1024 : undefined;
+    const text = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = (key: string) =>
+      Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? 0) * 1024;
+    return { rss: kb('VmRSS'), peak: kb('VmHWM') };
   } catch {
     return undefined;
   }
+}
+
+/** VmRSS of `pid` in bytes, or undefined once it is gone. */
+export function readRss(pid: number): number | undefined {
+  return processRss(pid)?.rss;
 }
 
 /**
