@@ -14,36 +14,13 @@
  */
 import os from 'node:os';
 import { encodeFlightData, FlightDataFrame, splitIpcStream } from '@sediment/flight';
-import {
-  decodeTraces,
-  SCHEMA_VERSION,
-  SCHEMA_VERSION_METADATA_KEY,
-  TABLE_METADATA_KEY,
-  type TableName,
-  toIpcStream,
-} from '@sediment/otlp';
-import { RecordBatch, RecordBatchStreamWriter, Schema } from 'apache-arrow';
+import { decodeTraces, toIpcStream } from '@sediment/otlp';
+import { arrowJsIpcStream } from '../packages/otlp/test/support/arrow-js-ipc.js';
+import { numberArg } from './lib/args.js';
 import { TracePayloadPool } from './lib/trace-payload.js';
 
-const args = process.argv.slice(2);
-const arg = (name: string, def: number) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? Number(args[i + 1]) : def;
-};
-const ROUNDS = arg('rounds', 15);
-const MS = arg('ms', 300);
-
-/** The encoder toIpcStream used before ipc-writer.ts. */
-function arrowJsIpcStream(table: TableName, batch: RecordBatch): Uint8Array {
-  const metadata = new Map(batch.schema.metadata);
-  metadata.set(TABLE_METADATA_KEY, table);
-  metadata.set(SCHEMA_VERSION_METADATA_KEY, SCHEMA_VERSION);
-  const schema = new Schema(batch.schema.fields, metadata, batch.schema.dictionaries);
-  const writer = new RecordBatchStreamWriter();
-  writer.write(new RecordBatch(schema, batch.data));
-  writer.finish();
-  return writer.toUint8Array(true);
-}
+const ROUNDS = numberArg('rounds', 15);
+const MS = numberArg('ms', 300);
 
 const pool = new TracePayloadPool({ pool: 16, startNs: 1_700_000_000_000_000_000n });
 const batches = pool.items.map((p) => {

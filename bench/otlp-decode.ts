@@ -23,14 +23,10 @@ import protobuf from 'protobufjs';
 // The OTLP/JSON decoder before the byte-level one (JSON.parse, then a walk over the
 // objects), kept in the otlp tests as the differential oracle.
 import { walkTracesJson } from '../packages/otlp/test/support/json-walk/json-traces.js';
+import { numberArg } from './lib/args.js';
 
-const args = process.argv.slice(2);
-const arg = (name: string, def: number) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? Number(args[i + 1]) : def;
-};
-const ROUNDS = arg('rounds', 15);
-const MS = arg('ms', 300);
+const ROUNDS = numberArg('rounds', 15);
+const MS = numberArg('ms', 300);
 
 // ---- protobufjs over the repository's proto files ---------------------------------
 const protoDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../proto');

@@ -17,37 +17,19 @@ import {
   SCHEMA_VERSION_METADATA_KEY,
   TABLE_METADATA_KEY,
   TABLE_NAMES,
-  type TableName,
   toIpcStream,
 } from '@sediment/otlp';
-import {
-  MessageHeader,
-  RecordBatch,
-  RecordBatchReader,
-  RecordBatchStreamWriter,
-  Schema,
-} from 'apache-arrow';
+import { MessageHeader, RecordBatch, RecordBatchReader, Schema } from 'apache-arrow';
 import { Message } from 'apache-arrow/ipc/metadata/message';
 import { describe, expect, it } from 'vitest';
 import { dataDifference } from './support/arrow-equal.js';
+import { arrowJsIpcStream } from './support/arrow-js-ipc.js';
 import { batchRows } from './support/arrow-rows.js';
 import { genLogs, genMetrics, genTraces, Rng, toOtlpJson } from './support/generator.js';
 import { encode, LogsRequest, MetricsRequest, TraceRequest } from './support/proto.js';
 import { sdkLogs, sdkMetrics, sdkTraces } from './support/sdk.js';
 
 const SEEDS = Number(process.env.OTLP_GENERATOR_SEEDS ?? 60);
-
-/** The encoder toIpcStream used before ipc-writer.ts. */
-function arrowJsIpcStream(table: TableName, batch: RecordBatch): Uint8Array {
-  const metadata = new Map(batch.schema.metadata);
-  metadata.set(TABLE_METADATA_KEY, table);
-  metadata.set(SCHEMA_VERSION_METADATA_KEY, SCHEMA_VERSION);
-  const schema = new Schema(batch.schema.fields, metadata, batch.schema.dictionaries);
-  const writer = new RecordBatchStreamWriter();
-  writer.write(new RecordBatch(schema, batch.data));
-  writer.finish();
-  return writer.toUint8Array(true);
-}
 
 interface RawMessage {
   prefix: Uint8Array;
