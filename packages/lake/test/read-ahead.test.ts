@@ -5,48 +5,25 @@
  * round-trip of 10–40 ms, let a collector that was restarted every few seconds fall
  * behind the writers for good, and its drain could not catch up in 3 minutes.
  */
-import {
-  type GetResult,
-  MemoryStore,
-  type ObjectMeta,
-  type ObjectStore,
-  type PutOptions,
-  type PutResult,
-} from '@sediment/object-store';
+import { MemoryStore, type ObjectStore } from '@sediment/object-store';
+import { HookedStore } from '@sediment/object-store/testing';
 import { describe, expect, it } from 'vitest';
 import { Compactor, silentLogger } from '../src/index.js';
 import { committedRows } from './helpers/lake-rows.js';
 import { ingestAll, openQueue } from './helpers/queue.js';
 import { mixedWorkload, tableOf } from './workload.js';
 
-/** A store whose GETs take `latencyMs` (like S3), counting manifest and batch reads. */
-class SlowGets implements ObjectStore {
-  readonly description = 'slow-gets';
-  latencyMs = 0;
-  manifestGets = 0;
-  batchGets = 0;
-  constructor(readonly inner: ObjectStore) {}
-  async get(key: string): Promise<GetResult> {
-    if (key === 'ingest/manifest') this.manifestGets++;
-    else if (key.startsWith('ingest/')) this.batchGets++;
-    if (this.latencyMs > 0) await new Promise((r) => setTimeout(r, this.latencyMs));
-    return this.inner.get(key);
-  }
-  put(key: string, bytes: Uint8Array, options?: PutOptions): Promise<PutResult> {
-    return this.inner.put(key, bytes, options);
-  }
-  head(key: string): Promise<ObjectMeta> {
-    return this.inner.head(key);
-  }
-  list(prefix: string): AsyncIterable<ObjectMeta> {
-    return this.inner.list(prefix);
-  }
-  delete(key: string): Promise<void> {
-    return this.inner.delete(key);
-  }
-  close(): Promise<void> {
-    return this.inner.close();
-  }
+/** A store whose GETs take `reads.latencyMs` (like S3), counting manifest and batch reads. */
+function slowGets() {
+  const store = new HookedStore(new MemoryStore());
+  const reads = { manifest: 0, batches: 0, latencyMs: 0 };
+  store.onGet = async (key, next) => {
+    if (key === 'ingest/manifest') reads.manifest++;
+    else if (key.startsWith('ingest/')) reads.batches++;
+    if (reads.latencyMs > 0) await new Promise((r) => setTimeout(r, reads.latencyMs));
+    return next();
+  };
+  return { store, reads };
 }
 
 /** 48 small calls, each its own queue batch; the rows each table must end up with. */
@@ -65,10 +42,10 @@ describe('compactor read-ahead', () => {
   it('drains many small batches with one manifest read per 16 of them, every row once', async () => {
     const results: Record<number, { manifestGets: number; ms: number }> = {};
     for (const readAheadBatches of [1, 16]) {
-      const store = new SlowGets(new MemoryStore());
+      const { store, reads } = slowGets();
       const { queue, expected, batches } = await smallBatches(store);
-      store.latencyMs = 5;
-      store.manifestGets = 0;
+      reads.latencyMs = 5;
+      reads.manifest = 0;
       const compactor = new Compactor({
         store,
         queue: queue.collector,
@@ -79,13 +56,13 @@ describe('compactor read-ahead', () => {
       const started = performance.now();
       const drained = await compactor.drain();
       results[readAheadBatches] = {
-        manifestGets: store.manifestGets,
+        manifestGets: reads.manifest,
         ms: performance.now() - started,
       };
       await compactor.close();
       expect(drained.batches).toBe(batches);
       expect(await committedRows(store)).toEqual(expected);
-      expect(store.batchGets).toBeGreaterThanOrEqual(batches);
+      expect(reads.batches).toBeGreaterThanOrEqual(batches);
     }
     // One batch at a time: a manifest read per batch. Read-ahead: one per 16 (the first
     // call takes one batch to learn their size), plus the commit's epoch checks and acks.

@@ -9,46 +9,21 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { FlightClient, silentFlightLogger } from '@sediment/flight';
 import { FencedError } from '@sediment/lake';
-import {
-  type GetResult,
-  LocalFsStore,
-  type ObjectMeta,
-  ObjectStoreFatalError,
-  type ObjectStore,
-  type PutOptions,
-  type PutResult,
-} from '@sediment/object-store';
+import { LocalFsStore, type ObjectStore, ObjectStoreFatalError } from '@sediment/object-store';
+import { HookedStore } from '@sediment/object-store/testing';
 import { afterEach, expect, test } from 'vitest';
 import { withLakeDuckDB } from '../../../test/support/lake-duckdb.js';
 import { createWriter, type Writer } from '../src/index.js';
 import { put, requestPuts, testWriterConfig } from './support.js';
 
-/** A real store with a hook run before every put (to hold or refuse commit objects). */
-class HookedStore implements ObjectStore {
-  readonly description: string;
-  constructor(
-    readonly inner: ObjectStore,
-    readonly beforePut: (key: string) => Promise<void>,
-  ) {
-    this.description = inner.description;
-  }
-  async put(key: string, bytes: Uint8Array, options?: PutOptions): Promise<PutResult> {
-    await this.beforePut(key);
-    return this.inner.put(key, bytes, options);
-  }
-  get(key: string): Promise<GetResult> {
-    return this.inner.get(key);
-  }
-  head(key: string): Promise<ObjectMeta> {
-    return this.inner.head(key);
-  }
-  list(prefix: string): AsyncIterable<ObjectMeta> {
-    return this.inner.list(prefix);
-  }
-  delete(key: string): Promise<void> {
-    return this.inner.delete(key);
-  }
-  async close(): Promise<void> {}
+/** `inner` with `beforePut(key)` run before every put (to hold or refuse commit objects). */
+function beforeEachPut(inner: ObjectStore, beforePut: (key: string) => Promise<void>) {
+  const store = new HookedStore(inner, { closeInner: false });
+  store.onPut = async (key, _bytes, _options, next) => {
+    await beforePut(key);
+    return next();
+  };
+  return store;
 }
 
 const isCommit = (key: string) => /_commits\/\d{20}\.json$/.test(key);
@@ -63,7 +38,7 @@ function commitGate(inner: ObjectStore) {
   const reached = new Promise<void>((r) => {
     arrived = r;
   });
-  const store = new HookedStore(inner, async (key) => {
+  const store = beforeEachPut(inner, async (key) => {
     if (!isCommit(key)) return;
     arrived();
     await open;
@@ -145,7 +120,7 @@ test('a drain whose commit cannot be made reports it (the process then exits 1)'
   const inner = new LocalFsStore({
     root: await mkdtemp(path.join(tmpdir(), 'sediment-nocommit-')),
   });
-  const store = new HookedStore(inner, async (key) => {
+  const store = beforeEachPut(inner, async (key) => {
     if (isCommit(key)) throw new ObjectStoreFatalError(`refusing ${key}`);
   });
   const writer = await createWriter(testWriterConfig({ SEDIMENT_MAX_FILE_AGE: '1h' }), { store });

@@ -8,7 +8,7 @@ import {
   TransientError,
 } from '../errors.js';
 import { compareKeys } from '../keys.js';
-import { type ObjectMeta, type ObjectStore, type PutResult, listAll } from '../types.js';
+import { listAll, type ObjectMeta, type ObjectStore, type PutResult } from '../types.js';
 import { casIncrement, newIncrementStats, readCounter } from './cas-counter.js';
 import { runCasRaceInProcesses } from './workers.js';
 
