@@ -28,7 +28,7 @@ import {
   spawnService,
   waitHttp200,
 } from './outage-processes.js';
-import { freePorts } from './sediment-process.js';
+import { freeSedimentPorts } from './sediment-process.js';
 
 export interface StoreTarget {
   /** SEDIMENT_STORE for the writer. */
@@ -158,13 +158,8 @@ const T0 = 1_735_689_600_000_000_000n; // 2025-01-01T00:00:00Z
 
 export async function runOutageScenario(s: OutageScenario): Promise<OutageReport> {
   const log = s.log ?? (() => {});
-  const [grpc, http, flight, writerAdmin] = (await freePorts(4)) as [
-    number,
-    number,
-    number,
-    number,
-  ];
-  const ports = { grpc, http, flight, writerAdmin };
+  const ports = await freeSedimentPorts();
+  const { grpc, http, flight, writerAdmin } = ports;
   const inflightBytes = s.acceptorInflightBytes ?? 16 * 1024 * 1024;
   const writerEnv: Record<string, string> = {
     SEDIMENT_STORE: s.store.url,

@@ -47,6 +47,17 @@ export async function freePorts(n: number): Promise<number[]> {
   return ports;
 }
 
+/** Free ports for one Sediment: OTLP gRPC and HTTP, Flight, writer admin. */
+export async function freeSedimentPorts(): Promise<SedimentPorts> {
+  const [grpc, http, flight, writerAdmin] = (await freePorts(4)) as [
+    number,
+    number,
+    number,
+    number,
+  ];
+  return { grpc, http, flight, writerAdmin };
+}
+
 /** When `startSediment` resolves: acceptor /readyz answers 200 over plain HTTP (default),
  *  the start banner was printed (works with TLS), or at once (the caller waits). */
 export type ReadyWhen = 'http' | 'banner' | 'spawned';
@@ -60,13 +71,8 @@ export async function startSediment(
   readyWhen: ReadyWhen = 'http',
 ): Promise<SedimentProcess> {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'sediment-otel-e2e-'));
-  const [grpc, http, flight, writerAdmin] = (await freePorts(4)) as [
-    number,
-    number,
-    number,
-    number,
-  ];
-  const ports = { grpc, http, flight, writerAdmin };
+  const ports = await freeSedimentPorts();
+  const { grpc, http, flight, writerAdmin } = ports;
   const child = spawn(
     process.execPath,
     [path.join(REPO_ROOT, 'services/cli/bin/sediment.mjs'), 'start'],
