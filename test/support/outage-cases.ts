@@ -132,8 +132,8 @@ const transientRetries = (m: Map<string, number>) =>
 
 /**
  * The store's tmpfs fills up: a filler file takes all but 256 KiB, the load takes the
- * rest; the outage timer starts once the writer runs into ENOSPC, and the filler is
- * deleted `outageMs` later. Compaction rounds hit the full disk too (see writerEnv).
+ * rest; once the writer runs into ENOSPC the filler takes whatever is still free, the
+ * outage timer starts, and the filler is deleted `outageMs` later. Compaction rounds hit the full disk too (see writerEnv).
  */
 export function fullDiskCase(disk: SmallDisk, o: CaseOptions): FullDiskCase {
   let freeAtEnd = -1;
@@ -159,6 +159,10 @@ export function fullDiskCase(disk: SmallDisk, o: CaseOptions): FullDiskCase {
           }
           await sleep(250);
         }
+        // The load ran into ENOSPC with a batch bigger than what was left; take the rest
+        // too, or a small Parquet file could still fit and the collector would never
+        // meet the full disk.
+        await disk.fill(0);
       },
       restore: async () => {
         freeAtEnd = await disk.free();
