@@ -41,6 +41,7 @@ import { canonical, duckRead, oracleRowsForDuck } from '../test/helpers/duck.js'
 import { ByteSink } from './byte-sink.js';
 import { splitIpcStream } from './ipc.js';
 import { encodeParquetFile, joinIpcStream, SEDIMENT_CREATED_BY } from './parquet-encoder.js';
+import { KeyDictionary } from './parquet-writer.js';
 import { encodeRleHybrid } from './rle-hybrid.js';
 
 const pw = createRequire(import.meta.url)('parquet-wasm') as typeof import('parquet-wasm');
@@ -324,6 +325,66 @@ describe('ParquetWriter (sediment writer)', () => {
       expect(arrowRsRows(r.bytes).rows.length).toBe(n);
     }
     void Field;
+  });
+});
+
+describe('map-key dictionary', () => {
+  const enc = new TextEncoder();
+  /** Keys as one buffer with offsets, the way an Arrow Utf8 column holds them. */
+  const column = (keys: readonly string[]) => {
+    const parts = keys.map((k) => enc.encode(k));
+    const offsets = [0];
+    for (const p of parts) offsets.push(offsets.at(-1)! + p.length);
+    const data = new Uint8Array(offsets.at(-1)!);
+    parts.forEach((p, i) => data.set(p, offsets[i]!));
+    return { data, offsets };
+  };
+
+  it('gives equal keys one id and different keys dense distinct ids, whatever their order', () => {
+    let seed = 11;
+    const rand = () => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed / 0x80000000;
+    };
+    // 1,500 distinct keys (past the 256- and 512-entry growth steps), many of them
+    // prefixes of others; rows mostly repeat one order (the guess is right), sometimes
+    // skip, swap or add a key (the guess is wrong and the hash decides).
+    const distinct = Array.from({ length: 1500 }, (_, i) =>
+      i % 3 === 0 ? `k${i}` : i % 3 === 1 ? `k${i - 1}.x` : `${'k'.repeat(i % 7)}${i}`,
+    );
+    const stream: string[] = [];
+    for (let row = 0; row < 4000; row++) {
+      const base = Math.floor(rand() * 1490);
+      const order = Array.from({ length: 8 }, (_, j) => distinct[base + j]!);
+      if (rand() < 0.2) order.splice(Math.floor(rand() * 8), 1);
+      if (rand() < 0.2) order.reverse();
+      if (rand() < 0.1) order.push(distinct[Math.floor(rand() * 1500)]!);
+      stream.push(...(rand() < 0.7 ? order.slice(0, 5) : order));
+    }
+    stream.push('', '', 'k0', '');
+    for (let round = 0; round < 2; round++) {
+      const dictionary = new KeyDictionary();
+      if (round === 1) {
+        // A reset dictionary must not remember the previous chunk's guesses.
+        const stale = enc.encode('stale');
+        dictionary.id(stale, new DataView(stale.buffer), 0, 5);
+        dictionary.reset();
+      }
+      const { data, offsets } = column(stream);
+      const view = new DataView(data.buffer);
+      const idOf = new Map<string, number>();
+      for (let i = 0; i < stream.length; i++) {
+        const id = dictionary.id(data, view, offsets[i]!, offsets[i + 1]!);
+        const known = idOf.get(stream[i]!);
+        if (known === undefined) {
+          expect(id, stream[i]).toBe(idOf.size);
+          idOf.set(stream[i]!, id);
+        } else {
+          expect(id, stream[i]).toBe(known);
+        }
+      }
+      expect(dictionary.count).toBe(idOf.size);
+    }
   });
 });
 

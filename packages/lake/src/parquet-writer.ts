@@ -896,6 +896,7 @@ export class ParquetWriter {
   #gatherKeys(ld: Data, sc: Scratch, from: number, n: number, dyn: KeyDictionary): number {
     const offsets = ld.valueOffsets as Int32Array;
     const data = ld.values as Uint8Array;
+    const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
     if (this.#small.length < n + sc.values) {
       const next = new Int32Array(Math.max(this.#small.length * 2, n + sc.values));
       next.set(this.#small.subarray(0, n));
@@ -906,7 +907,7 @@ export class ParquetWriter {
       const a = sc.ranges[2 * k]!;
       const b = sc.ranges[2 * k + 1]!;
       for (let i = a; i < b; i++) {
-        const id = dyn.id(data, offsets[i]!, offsets[i + 1]!);
+        const id = dyn.id(data, view, offsets[i]!, offsets[i + 1]!);
         if (id < 0) return -1;
         dst[n++] = id;
       }
@@ -1024,21 +1025,67 @@ const MAGIC = new Uint8Array([0x50, 0x41, 0x52, 0x31]); // PAR1
  * A dictionary of byte strings built while writing (map keys): open addressing on an
  * FNV-1a hash, values kept in one byte buffer. `id()` returns -1 once it would exceed
  * MAX_DICT_VALUES values or MAX_DICT_BYTES bytes.
+ *
+ * Map keys come in the same order row after row (an SDK's attributes, a resource's
+ * attributes), so `id()` first guesses that the key is the one that followed the
+ * previous key last time and checks that guess byte for byte; only a wrong guess pays
+ * for the hash and the probe. Exported for its unit test only (not part of the package's
+ * index).
  */
-class KeyDictionary {
+export class KeyDictionary {
   count = 0;
   #slots = new Int32Array(1024).fill(-1);
   #hashes = new Int32Array(256);
   #starts = new Int32Array(257);
+  /** `#next[id]`: the id that followed `id` last time, -1 if none yet. */
+  #next = new Int32Array(256).fill(-1);
+  #prev = -1;
   readonly #bytes = new ByteSink(1 << 12);
+  #view = new DataView(this.#bytes.buf.buffer);
 
   reset(): void {
-    if (this.count > 0) this.#slots.fill(-1);
+    if (this.count > 0) {
+      this.#slots.fill(-1);
+      this.#next.fill(-1, 0, this.count);
+    }
     this.count = 0;
+    this.#prev = -1;
     this.#bytes.reset();
   }
 
-  id(data: Uint8Array, s: number, e: number): number {
+  /**
+   * `view` is a DataView over `data` (the caller makes it once per column buffer): the
+   * guess is checked four bytes at a time.
+   */
+  id(data: Uint8Array, view: DataView, s: number, e: number): number {
+    const prev = this.#prev;
+    const len = e - s;
+    if (prev >= 0) {
+      const guess = this.#next[prev]!;
+      if (guess >= 0) {
+        const a = this.#starts[guess]!;
+        if (this.#starts[guess + 1]! - a === len) {
+          const mine = this.#view;
+          let t = 0;
+          while (t + 4 <= len && mine.getInt32(a + t) === view.getInt32(s + t)) t += 4;
+          if (t + 4 > len) {
+            const bytes = this.#bytes.buf;
+            while (t < len && bytes[a + t] === data[s + t]) t++;
+          }
+          if (t === len) {
+            this.#prev = guess;
+            return guess;
+          }
+        }
+      }
+    }
+    const id = this.#lookup(data, s, e);
+    if (id >= 0 && prev >= 0) this.#next[prev] = id;
+    this.#prev = id;
+    return id;
+  }
+
+  #lookup(data: Uint8Array, s: number, e: number): number {
     let h = 0x811c9dc5 | 0;
     for (let t = s; t < e; t++) h = Math.imul(h ^ data[t]!, 0x01000193);
     const mask = this.#slots.length - 1;
@@ -1060,18 +1107,24 @@ class KeyDictionary {
     const id = this.count;
     if (id >= MAX_DICT_VALUES || this.#bytes.pos + (e - s) + 4 * (id + 1) > MAX_DICT_BYTES)
       return -1;
-    if (id + 2 > this.#starts.length) {
-      const starts = new Int32Array(this.#starts.length * 2);
+    if (id >= this.#hashes.length) {
+      // Capacity c: c hashes and successors, c + 1 starts.
+      const cap = this.#hashes.length * 2;
+      const starts = new Int32Array(cap + 1);
       starts.set(this.#starts);
       this.#starts = starts;
-      const hashes = new Int32Array(this.#hashes.length * 2);
+      const hashes = new Int32Array(cap);
       hashes.set(this.#hashes);
       this.#hashes = hashes;
+      const next = new Int32Array(cap).fill(-1);
+      next.set(this.#next);
+      this.#next = next;
     }
     this.#slots[slot] = id;
     this.#hashes[id] = h;
     this.#starts[id] = this.#bytes.pos;
     this.#bytes.bytes(data.subarray(s, e));
+    if (this.#view.buffer !== this.#bytes.buf.buffer) this.#view = new DataView(this.#bytes.buf.buffer);
     this.#starts[id + 1] = this.#bytes.pos;
     this.count = id + 1;
     if (this.count * 2 > this.#slots.length) this.#grow();
@@ -1262,6 +1315,7 @@ function encodeValues(
       offsets = ld.valueOffsets as Int32Array;
       data = ld.values as Uint8Array;
     }
+    const src = keys ? undefined : new DataView(data.buffer, data.byteOffset, data.byteLength);
     for (let k = from; k < sc.nRanges; k++) {
       const a = ranges[2 * k]!;
       const b = ranges[2 * k + 1]!;
@@ -1273,18 +1327,20 @@ function encodeValues(
       } else {
         out.ensure(offsets[b]! - offsets[a]! + 4 * (b - a));
         const buf = out.buf;
+        const dst = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
         let p = out.pos;
         for (let i = a; i < b; i++) {
           const s = offsets[i]!;
           const e = offsets[i + 1]!;
           const len = e - s;
-          buf[p] = len;
-          buf[p + 1] = len >>> 8;
-          buf[p + 2] = len >>> 16;
-          buf[p + 3] = len >>> 24;
+          dst.setInt32(p, len, true);
           p += 4;
-          if (len <= 48) for (let t = s; t < e; t++) buf[p++] = data[t]!;
-          else {
+          if (len <= 64) {
+            // Four bytes at a time (unaligned DataView access is cheap once optimized).
+            let t = s;
+            for (; t + 4 <= e; t += 4, p += 4) dst.setInt32(p, src!.getInt32(t));
+            for (; t < e; t++) buf[p++] = data[t]!;
+          } else {
             buf.set(data.subarray(s, e), p);
             p += len;
           }
