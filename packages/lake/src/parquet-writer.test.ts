@@ -336,7 +336,7 @@ describe('map-key dictionary', () => {
     const offsets = [0];
     for (const p of parts) offsets.push(offsets.at(-1)! + p.length);
     const data = new Uint8Array(offsets.at(-1)!);
-    parts.forEach((p, i) => data.set(p, offsets[i]!));
+    for (const [i, p] of parts.entries()) data.set(p, offsets[i]!);
     return { data, offsets };
   };
 

@@ -1124,7 +1124,8 @@ export class KeyDictionary {
     this.#hashes[id] = h;
     this.#starts[id] = this.#bytes.pos;
     this.#bytes.bytes(data.subarray(s, e));
-    if (this.#view.buffer !== this.#bytes.buf.buffer) this.#view = new DataView(this.#bytes.buf.buffer);
+    if (this.#view.buffer !== this.#bytes.buf.buffer)
+      this.#view = new DataView(this.#bytes.buf.buffer);
     this.#starts[id + 1] = this.#bytes.pos;
     this.count = id + 1;
     if (this.count * 2 > this.#slots.length) this.#grow();
