@@ -33,6 +33,13 @@ export {
 export * from './errors.js';
 export { type CollectOrphansOptions, type CollectOrphansResult, collectOrphans } from './gc.js';
 export {
+  type BatchHeader,
+  guardSchemaMessage,
+  HeaderType,
+  IpcHeaderError,
+  readBatchHeader,
+} from './ipc-flatbuffers.js';
+export {
   checkpointKey,
   commitKey,
   dataFileKey,

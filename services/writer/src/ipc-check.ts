@@ -24,20 +24,21 @@
  *
  * Types it has no layout for (unions, views, run-end, large lists, intervals…) make
  * {@link compileSchema} return undefined; the caller then falls back to a full decode.
- * Batch headers are read in place by ipc-flatbuffers.ts (bounds-checked, no Arrow JS);
+ * Batch headers are read in place by @sediment/lake's ipc-flatbuffers.ts (bounds-checked, no Arrow JS);
  * a schema is decoded with Arrow JS's `Message` class (`apache-arrow/ipc/metadata/message`,
- * also used by @sediment/lake) only after ipc-flatbuffers.ts has checked its flatbuffer,
+ * also used by @sediment/lake) only after @sediment/lake's ipc-flatbuffers.ts has checked its flatbuffer,
  * because Arrow JS's decoder can run for ever on a corrupted one.
  */
-import { type DataType, DateUnit, type Field, type Schema, Type } from 'apache-arrow';
-import { Message } from 'apache-arrow/ipc/metadata/message';
+
 import {
   type BatchHeader,
   guardSchemaMessage,
   HeaderType,
   IpcHeaderError,
   readBatchHeader,
-} from './ipc-flatbuffers.js';
+} from '@sediment/lake';
+import { type DataType, DateUnit, type Field, type Schema, Type } from 'apache-arrow';
+import { Message } from 'apache-arrow/ipc/metadata/message';
 
 /** Thrown for a stream that is not a well-formed IPC stream of its own schema. */
 export class IpcCheckError extends Error {

@@ -198,6 +198,8 @@ export interface BatchHeader {
   readonly compressed: boolean;
   /** Dictionary batches: the dictionary id; -1 for record batches. */
   readonly dictionaryId: number;
+  /** Dictionary batches: true when the values extend the dictionary instead of replacing it. */
+  readonly isDelta: boolean;
   /** Length and null count of field node `i`. */
   nodeLength(i: number): number;
   nodeNullCount(i: number): number;
@@ -216,6 +218,7 @@ export function readBatchHeader(meta: Uint8Array): BatchHeader {
   const { headerType, header, bodyLength } = readMessage(fb);
   let batch = header;
   let dictionaryId = -1;
+  let isDelta = false;
   if (headerType === HeaderType.DictionaryBatch) {
     const vt = fb.table(header);
     const id = fb.field(header, vt, 0, 8);
@@ -223,6 +226,8 @@ export function readBatchHeader(meta: Uint8Array): BatchHeader {
     const data = fb.field(header, vt, 1, 4);
     if (data === 0) bad('dictionary batch without data');
     batch = fb.deref(data);
+    const delta = fb.field(header, vt, 2, 1);
+    isDelta = delta !== 0 && fb.view.getUint8(delta) !== 0;
   } else if (headerType !== HeaderType.RecordBatch) {
     return emptyHeader(headerType, bodyLength);
   }
@@ -242,6 +247,7 @@ export function readBatchHeader(meta: Uint8Array): BatchHeader {
     bufferCount: buffers.count,
     compressed,
     dictionaryId,
+    isDelta,
     nodeLength: (i) => fb.i64(nodes.start + 16 * i),
     nodeNullCount: (i) => fb.i64(nodes.start + 16 * i + 8),
     bufferOffset: (i) => fb.i64(buffers.start + 16 * i),
@@ -259,6 +265,7 @@ function emptyHeader(headerType: number, bodyLength: number): BatchHeader {
     bufferCount: 0,
     compressed: false,
     dictionaryId: -1,
+    isDelta: false,
     nodeLength: none,
     nodeNullCount: none,
     bufferOffset: none,
