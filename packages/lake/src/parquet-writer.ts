@@ -37,6 +37,7 @@ import {
 } from 'apache-arrow';
 import zstd from 'zstd-napi/binding.js';
 import { ByteSink } from './byte-sink.js';
+import { readIpcBatches } from './ipc-reader.js';
 import { bitWidthOf, encodeRleHybrid } from './rle-hybrid.js';
 import { ThriftWriter, TType } from './thrift-compact.js';
 
@@ -693,16 +694,23 @@ export class ParquetWriter {
   /**
    * Writes one Parquet file from an Arrow IPC stream (schema, dictionary and record
    * batch messages), given whole or as its messages in order (schema first; no copy is
-   * made to join them). The schema message is embedded as `ARROW:schema`.
+   * made to join them). The schema message is embedded as `ARROW:schema`. `ipcReader`
+   * picks who decodes the stream: Sediment's reader (ipc-reader.ts, falling back to
+   * Arrow JS for what it does not handle) or Arrow JS always.
    * @throws UnsupportedParquetTypeError for types this writer does not handle; Arrow
    *   JS's errors for streams it cannot read.
    */
   writeStream(
     input: Uint8Array | readonly Uint8Array[],
     options: ParquetWriterOptions,
+    ipcReader: 'sediment' | 'arrow-js' = 'sediment',
   ): Uint8Array {
     const schemaMessage = input instanceof Uint8Array ? firstMessage(input) : input[0];
     if (!schemaMessage) throw new UnsupportedParquetTypeError('no schema message');
+    // Sediment's own reader handles the types Sediment's tables use; anything else (and
+    // `ipcReader: 'arrow-js'`, which the tests compare it with) goes through Arrow JS.
+    const read = ipcReader === 'sediment' ? readIpcBatches(input) : undefined;
+    if (read) return this.write(read.schema, read.batches, schemaMessage, options);
     const reader = RecordBatchReader.from(input as Uint8Array);
     const batches: Data[] = [];
     let schema: Schema | undefined;
