@@ -412,6 +412,22 @@ describe('RLE / bit-packing hybrid', () => {
   });
 });
 
+describe('RLE / bit-packing hybrid sizes', () => {
+  it('keeps runs shorter than 8 after the group top-up as literals (never bigger than bit-packing)', () => {
+    for (const period of [9, 10, 13, 14, 15]) {
+      const n = 14_000;
+      const values = new Uint8Array(n);
+      for (let i = 0; i < n; i++) values[i] = i % period === 0 ? 0 : 1;
+      const out = new ByteSink(16);
+      encodeRleHybrid(out, values, n, 1);
+      expect(Array.from(decodeRleHybrid(out.view(), n, 1))).toEqual(Array.from(values));
+      // Pure bit-packing: n / 8 bytes plus a header. Splitting a period into a literal
+      // group and a short RLE run cost 4 bytes per period before.
+      expect(out.pos, `period ${period}`).toBeLessThanOrEqual(n / 8 + 16);
+    }
+  });
+});
+
 /** Reference decoder (straight from the Parquet spec's grammar). */
 function decodeRleHybrid(bytes: Uint8Array, n: number, width: number): number[] {
   const out: number[] = [];

@@ -1,7 +1,9 @@
 /**
  * Parquet's RLE / bit-packing hybrid encoding (definition and repetition levels,
- * dictionary indices). Runs of 8 or more equal values become RLE runs; everything else
- * goes into bit-packed groups of 8 (LSB first). A bit-packed run in the middle must hold
+ * dictionary indices). Long runs of equal values become RLE runs (8 or more values, 32 at
+ * bit width 1: long enough to pay for the headers, counted after the literals before
+ * them are topped up to a whole group); everything else goes into bit-packed groups of 8
+ * (LSB first). A bit-packed run in the middle must hold
  * a multiple of 8 values, so a long run first tops the pending literals up to a group
  * boundary; only the final group is zero-padded (readers stop at the value count).
  */
@@ -26,29 +28,53 @@ export function encodeRleHybrid(
   const byteWidth = (bitWidth + 7) >> 3;
   // Common case (definition levels of a column without nulls): one value throughout.
   const v0 = values[0]!;
-  let same = 1;
-  while (same < n && values[same] === v0) same++;
-  if (same === n) {
+  if (sameTo(values, n, v0) === n) {
     rleRun(out, v0, n, byteWidth);
     return;
   }
+  // An RLE run costs its header and value, and ends a bit-packed run (whose successor
+  // needs a header too): at narrow widths only a long run pays for that.
+  const minRun = Math.max(8, Math.ceil((8 * (3 + byteWidth)) / Math.max(1, bitWidth)));
   let pending = 0; // start of values not yet emitted
   let i = 0;
   while (i < n) {
     const v = values[i]!;
     let j = i + 1;
     while (j < n && values[j] === v) j++;
-    if (j - i >= 8) {
+    if (j - i >= minRun) {
       let start = i;
       const lit = start - pending;
       if (lit % 8 !== 0) start += 8 - (lit % 8);
-      if (start > pending) bitPack(out, values, pending, start, bitWidth);
-      rleRun(out, v, j - start, byteWidth);
-      pending = j;
+      // Still long enough after topping the literals up to a whole group: an RLE run.
+      // Shorter ones stay literals (a run of 13 in a period of 14 would otherwise cost
+      // four bytes per period where bit-packing costs under two).
+      if (j - start >= minRun) {
+        if (start > pending) bitPack(out, values, pending, start, bitWidth);
+        rleRun(out, v, j - start, byteWidth);
+        pending = j;
+      }
     }
     i = j;
   }
   if (pending < n) bitPack(out, values, pending, n, bitWidth);
+}
+
+/** How many of `values[0, n)` equal `v` from the start; bytes are compared by fours. */
+function sameTo(values: Uint8Array | Int32Array, n: number, v: number): number {
+  let i = 0;
+  if (values instanceof Uint8Array && n >= 64) {
+    while (i < n && ((values.byteOffset + i) & 3) !== 0) {
+      if (values[i] !== v) return i;
+      i++;
+    }
+    const words = new Int32Array(values.buffer, values.byteOffset + i, (n - i) >> 2);
+    const w = Math.imul(v & 0xff, 0x01010101);
+    let k = 0;
+    while (k < words.length && words[k] === w) k++;
+    i += 4 * k;
+  }
+  while (i < n && values[i] === v) i++;
+  return i;
 }
 
 function rleRun(out: ByteSink, value: number, count: number, byteWidth: number): void {
@@ -94,6 +120,25 @@ function bitPack(
       for (let k = 0; idx + k < to; k++) byte |= values[idx + k]! << k;
       b[p++] = byte;
     }
+    out.pos = p;
+    return;
+  }
+  if (bitWidth === 2) {
+    // Four values per byte (repetition levels of lists in lists, most definition levels).
+    const full = from + ((to - from) & ~3);
+    let idx = from;
+    for (; idx < full; idx += 4) {
+      b[p++] =
+        values[idx]! | (values[idx + 1]! << 2) | (values[idx + 2]! << 4) | (values[idx + 3]! << 6);
+    }
+    if (idx < to) {
+      let byte = 0;
+      for (let k = 0; idx + k < to; k++) byte |= values[idx + k]! << (2 * k);
+      b[p++] = byte;
+    }
+    // Zero padding up to the last group's end.
+    const end = out.pos + bytes;
+    while (p < end) b[p++] = 0;
     out.pos = p;
     return;
   }
