@@ -14,8 +14,8 @@ import type { Registry } from 'prom-client';
 import { CollectorRunner, type CollectorState } from './collector-runner.js';
 import type { WriterConfig } from './config.js';
 import { WriterMetrics } from './metrics.js';
-import { withStoreFaults } from './store-faults.js';
 import { createPutHandler } from './put-handler.js';
+import { withStoreFaults } from './store-faults.js';
 
 export interface WriterOverrides {
   /** Use this store instead of opening `config.storeUrl` (tests, fault injection). */

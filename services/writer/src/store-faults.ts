@@ -1,7 +1,7 @@
 import { ConfigError } from '@sediment/config';
 import {
-  type FaultInjectionOptions,
   FaultInjectingStore,
+  type FaultInjectionOptions,
   type ObjectStore,
 } from '@sediment/object-store';
 
