@@ -914,11 +914,8 @@ export class ParquetWriter {
     for (let k = from; k < sc.nRanges; k++) {
       const a = sc.ranges[2 * k]!;
       const b = sc.ranges[2 * k + 1]!;
-      for (let i = a; i < b; i++) {
-        const id = dyn.id(data, view, offsets[i]!, offsets[i + 1]!);
-        if (id < 0) return -1;
-        dst[n++] = id;
-      }
+      n = dyn.ids(data, view, offsets, a, b, dst, n);
+      if (n < 0) return -1;
     }
     return n;
   }
@@ -1091,6 +1088,54 @@ export class KeyDictionary {
     if (id >= 0 && prev >= 0) this.#next[prev] = id;
     this.#prev = id;
     return id;
+  }
+
+  /**
+   * `id()` of values [a, b) of a Utf8 column into `dst` from `n` on: the new `n`, or -1
+   * when the dictionary is full. The guess is checked here with the state in locals.
+   */
+  ids(
+    data: Uint8Array,
+    view: DataView,
+    offsets: Int32Array,
+    a: number,
+    b: number,
+    dst: Int32Array,
+    n: number,
+  ): number {
+    let next = this.#next;
+    let starts = this.#starts;
+    let mine = this.#view;
+    let prev = this.#prev;
+    for (let i = a; i < b; i++) {
+      const s = offsets[i]!;
+      const len = offsets[i + 1]! - s;
+      const guess = prev >= 0 ? next[prev]! : -1;
+      if (guess >= 0) {
+        const g = starts[guess]!;
+        if (starts[guess + 1]! - g === len) {
+          let t = 0;
+          while (t + 4 <= len && mine.getInt32(g + t) === view.getInt32(s + t)) t += 4;
+          while (t < len && mine.getUint8(g + t) === data[s + t]) t++;
+          if (t === len) {
+            dst[n++] = guess;
+            prev = guess;
+            continue;
+          }
+        }
+      }
+      this.#prev = prev;
+      const id = this.id(data, view, s, s + len);
+      if (id < 0) return -1;
+      dst[n++] = id;
+      prev = id;
+      // id() may have grown the arrays and the byte buffer.
+      next = this.#next;
+      starts = this.#starts;
+      mine = this.#view;
+    }
+    this.#prev = prev;
+    return n;
   }
 
   #lookup(data: Uint8Array, s: number, e: number): number {
