@@ -28,8 +28,6 @@ import {
   InlineParquetEncoder,
   type ParquetEncoder,
   type ParquetWriterKind,
-  type QueueBatch,
-  type QueueSource,
   readLakeSnapshot,
   silentLogger,
   WorkerParquetEncoder,
@@ -44,8 +42,15 @@ import {
   type PutResult,
 } from '@sediment/object-store';
 import { type RecordBatch, tableFromIPC } from 'apache-arrow';
-import { logsBatch, spansBatch, toIpc } from '../packages/lake/test/fixtures/synthetic-tables.js';
+import { logsBatch, spansBatch } from '../packages/lake/test/fixtures/synthetic-tables.js';
 import { appendAndCopy, extractRows, openDuck } from './compact-duckdb.js';
+import {
+  workload as buildWorkload,
+  ENTRIES_PER_BATCH,
+  HOUR_NS,
+  PrebuiltQueue,
+  type Workload,
+} from './lib/compact-workload.js';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -57,8 +62,8 @@ const SPANS_ENTRIES = Number(arg('spans', '200'));
 const LOGS_ENTRIES = Number(arg('logs', '300'));
 const REPEAT = Number(arg('repeat', '3'));
 const ROW_APPENDER = process.argv.includes('--row-appender');
-const ENTRIES_PER_BATCH = 16;
-const HOUR_NS = 3_600_000_000_000n;
+const workload = (name: string, count: number, make: (i: number) => RecordBatch) =>
+  buildWorkload(name, count, ROWS, make);
 
 /** Counts requests by kind; everything else is passed through. */
 class CountingStore implements ObjectStore {
@@ -93,55 +98,6 @@ class CountingStore implements ObjectStore {
   close(): Promise<void> {
     return this.inner.close();
   }
-}
-
-/**
- * Serves pre-built queue batches from memory, so the figures are the compactor's (the
- * queue's own cost is measured by bench/ingest-throughput.ts).
- */
-class PrebuiltQueue implements QueueSource {
-  #next = 0;
-  epoch = 1n;
-  constructor(readonly batches: readonly QueueBatch[]) {}
-  async initialize(): Promise<void> {
-    this.#next = 0;
-  }
-  async nextBatch(): Promise<QueueBatch | undefined> {
-    return this.batches[this.#next++];
-  }
-  async ack(): Promise<void> {}
-  async flush(): Promise<void> {}
-}
-
-interface Workload {
-  readonly name: string;
-  readonly entries: Uint8Array[];
-  readonly batches: QueueBatch[];
-  readonly rows: number;
-  readonly ipcBytes: number;
-}
-
-function workload(name: string, count: number, make: (i: number) => RecordBatch): Workload {
-  const entries: Uint8Array[] = [];
-  for (let i = 0; i < count; i++) entries.push(toIpc(make(i)));
-  const batches: QueueBatch[] = [];
-  for (let i = 0; i < entries.length; i += ENTRIES_PER_BATCH) {
-    const chunk = entries.slice(i, i + ENTRIES_PER_BATCH);
-    batches.push({
-      sequence: BigInt(batches.length),
-      location: `ingest/${i}.batch`,
-      entries: chunk,
-      // One ingest() call per entry, each with its own 16-byte idempotency key.
-      metadata: chunk.map((_, k) => ({
-        startIndex: k,
-        recordCount: 1,
-        ingestionTimeMs: Date.now(),
-        payload: new Uint8Array(16).fill((i + k) & 255),
-      })),
-    });
-  }
-  const ipcBytes = entries.reduce((a, e) => a + e.length, 0);
-  return { name, entries, batches, rows: count * ROWS, ipcBytes };
 }
 
 /** One encoder per mode for the whole run, as in a long-lived writer (warm wasm). */
