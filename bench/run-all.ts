@@ -19,6 +19,7 @@ const BENCHES = [
   'bench/otlp-decode.ts',
   'bench/flight-doput.ts',
   'bench/compact.ts',
+  'bench/compact-steady.ts',
   'bench/e2e/run.ts',
 ];
 
