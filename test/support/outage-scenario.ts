@@ -235,19 +235,26 @@ export async function runOutageScenario(s: OutageScenario): Promise<OutageReport
     log,
   };
 
-  // Health probes once a second, counted per phase.
+  // Health probes once a second, counted per phase. Rounds that overlap a cut or a restore
+  // (the writer may be half-gone or already back) belong to no phase and are not counted.
   let phase: Phase = 'warm-up';
+  let changing = false;
   const probes: Record<Phase, ProbeCounts> = { 'warm-up': {}, outage: {}, recovery: {}, drain: {} };
   let probing = true;
   const prober = async () => {
     while (probing) {
       const p = phase;
+      const steady = !changing;
       const results = await Promise.all([
         probe(acceptorUrl('/readyz')),
         probe(acceptorUrl('/healthz')),
         probe(writerUrl('/readyz')),
         probe(writerUrl('/healthz')),
       ]);
+      if (!steady || changing || phase !== p) {
+        await sleep(1_000);
+        continue;
+      }
       const names = ['acceptor /readyz', 'acceptor /healthz', 'writer /readyz', 'writer /healthz'];
       for (const [i, name] of names.entries()) {
         const counts = probes[p][name] ?? {};
@@ -287,13 +294,17 @@ export async function runOutageScenario(s: OutageScenario): Promise<OutageReport
       await sleep(200);
     }
 
+    changing = true;
     await s.cut(h);
     setPhase('outage');
+    changing = false;
     await sleep(s.outageMs);
     const outageMetrics = await h.writerMetrics();
+    changing = true;
     await s.restore(h);
     const restoreWallMs = Date.now();
     setPhase('recovery');
+    changing = false;
     await sleep(s.recoveryLoadMs);
     await Promise.all(loads.map((l) => l.stop(s.settleTimeoutMs ?? 180_000)));
 
