@@ -6,15 +6,19 @@
  * one process, where each run also pays for the garbage and the cold code the other
  * modes left behind; this one does not.
  *
- * Baseline, same run, same rows: the same Compactor with parquet-wasm (arrow-rs) as its
- * Parquet writer, also in a process of its own. The processes alternate (sediment,
- * parquet-wasm, sediment, …) so load from other jobs hits both alike.
+ * Baselines, same run, same rows, each in a process of its own: the same Compactor with
+ * parquet-wasm (arrow-rs) as its Parquet writer, and DuckDB's appender + `COPY … (FORMAT
+ * parquet, COMPRESSION zstd)` with one thread (values already extracted from Arrow, as in
+ * bench/compact.ts: the conservative baseline). The processes alternate (sediment,
+ * parquet-wasm, DuckDB, sediment, …) so load from other jobs hits all alike.
  *
  *   node scripts/run-ts.mjs bench/compact-steady.ts [--table spans|logs] [--entries 200]
  *     [--processes 2] [--warmup 8] [--runs 8]
  */
 import { spawn } from 'node:child_process';
-import os from 'node:os';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import os, { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   Compactor,
@@ -23,9 +27,14 @@ import {
   silentLogger,
 } from '@sediment/lake';
 import { MemoryStore } from '@sediment/object-store';
+import { tableFromIPC } from 'apache-arrow';
 import { logsBatch, spansBatch } from '../packages/lake/test/fixtures/synthetic-tables.js';
+import { appendAndCopy, extractRows, openDuck } from './compact-duckdb.js';
 import { numberArg } from './lib/args.js';
-import { HOUR_NS, PrebuiltQueue, workload } from './lib/compact-workload.js';
+import { HOUR_NS, PrebuiltQueue, type Workload, workload } from './lib/compact-workload.js';
+
+type Mode = ParquetWriterKind | 'duckdb';
+const MODES: readonly Mode[] = ['sediment', 'parquet-wasm', 'duckdb'];
 
 const ROWS = 512;
 const TABLE = process.argv.includes('--table')
@@ -43,12 +52,46 @@ interface RunFigures {
 }
 
 /** In the child: warm up, then time `RUNS` compactions of the whole workload. */
-async function child(writer: ParquetWriterKind): Promise<void> {
+async function child(mode: Mode): Promise<void> {
   const base = 480_000n * HOUR_NS;
   const make = TABLE === 'logs' ? logsBatch : spansBatch;
   const w = workload(TABLE, ENTRIES, ROWS, (i) =>
     make({ rows: ROWS, seed: i, timestamp: (j) => base + BigInt(i * ROWS + j) * 1_000_003n }),
   );
+  const runs = mode === 'duckdb' ? await duckRuns(w) : await compactorRuns(w, mode);
+  process.stdout.write(`${JSON.stringify({ rows: w.rows, ipcBytes: w.ipcBytes, runs })}\n`);
+}
+
+/**
+ * DuckDB: the rows extracted once (not timed), then appender + COPY, timed. Native code
+ * needs no JIT warm-up: one warm-up run and at most 4 timed ones (each takes seconds).
+ */
+async function duckRuns(w: Workload): Promise<RunFigures[]> {
+  const warmup = Math.min(WARMUP, 1);
+  const batches = w.entries.flatMap((e) => tableFromIPC(e).batches);
+  const rows = extractRows(batches);
+  const dir = await mkdtemp(join(tmpdir(), 'bench-steady-'));
+  const duck = await openDuck();
+  const runs: RunFigures[] = [];
+  try {
+    for (let r = 0; r < warmup + Math.min(RUNS, 4); r++) {
+      const path = join(dir, 'out.parquet');
+      const c0 = process.cpuUsage();
+      const t0 = performance.now();
+      await appendAndCopy(duck.conn, 't', batches[0]!.schema, rows, path, 'chunks');
+      const wallMs = performance.now() - t0;
+      const cpu = process.cpuUsage(c0);
+      const bytes = (await stat(path)).size;
+      if (r >= warmup) runs.push({ wallMs, cpuMs: (cpu.user + cpu.system) / 1000, bytes });
+    }
+  } finally {
+    duck.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+  return runs;
+}
+
+async function compactorRuns(w: Workload, writer: ParquetWriterKind): Promise<RunFigures[]> {
   const encoder = new InlineParquetEncoder();
   const runs: RunFigures[] = [];
   for (let r = 0; r < WARMUP + RUNS; r++) {
@@ -73,12 +116,10 @@ async function child(writer: ParquetWriterKind): Promise<void> {
     if (r >= WARMUP) runs.push({ wallMs, cpuMs: (cpu.user + cpu.system) / 1000, bytes });
   }
   await encoder.close();
-  process.stdout.write(`${JSON.stringify({ rows: w.rows, ipcBytes: w.ipcBytes, runs })}\n`);
+  return runs;
 }
 
-function spawnChild(
-  writer: ParquetWriterKind,
-): Promise<{ rows: number; ipcBytes: number; runs: RunFigures[] }> {
+function spawnChild(writer: Mode): Promise<{ rows: number; ipcBytes: number; runs: RunFigures[] }> {
   const self = fileURLToPath(import.meta.url);
   const args = [...process.execArgv, self, '--child', writer, ...process.argv.slice(2)];
   return new Promise((resolve, reject) => {
@@ -107,32 +148,33 @@ const load = () =>
 
 async function parent(): Promise<void> {
   console.log(
-    `# bench/compact-steady.ts — ${TABLE}, ${ENTRIES} entries × ${ROWS} rows, inline encoder, ${PROCESSES} processes per writer × ${RUNS} timed runs after ${WARMUP} warm-up runs`,
+    `# bench/compact-steady.ts — ${TABLE}, ${ENTRIES} entries × ${ROWS} rows, inline encoder, ${PROCESSES} processes per mode × ${RUNS} timed runs after ${WARMUP} warm-up runs`,
   );
   console.log(`node ${process.version}, ${os.cpus().length} CPUs, load average ${load()}\n`);
-  const all = new Map<ParquetWriterKind, RunFigures[]>();
+  const all = new Map<Mode, RunFigures[]>();
   let rows = 0;
   let ipcBytes = 0;
   for (let p = 0; p < PROCESSES; p++) {
-    for (const writer of ['sediment', 'parquet-wasm'] as const) {
+    for (const writer of MODES) {
       const r = await spawnChild(writer);
       rows = r.rows;
       ipcBytes = r.ipcBytes;
       all.set(writer, [...(all.get(writer) ?? []), ...r.runs]);
     }
   }
-  const cpuMedian = (w: ParquetWriterKind) => median(all.get(w)!.map((r) => r.cpuMs));
+  const cpuMedian = (w: Mode) => median(all.get(w)!.map((r) => r.cpuMs));
   for (const [writer, runs] of all) {
     const wall = runs.map((r) => r.wallMs);
     console.log(
       `${writer.padEnd(12)}: per CPU-second ${k(rows, cpuMedian(writer))} (median), ${k(rows, Math.min(...runs.map((r) => r.cpuMs)))} (best); wall best ${k(rows, Math.min(...wall))}, median ${k(rows, median(wall))}; ${(runs[0]!.bytes / rows).toFixed(1)} B/row Parquet`,
     );
   }
+  const ratio = (other: Mode) => (cpuMedian(other) / cpuMedian('sediment')).toFixed(2);
   console.log(
-    `\n${TABLE}: ${rows.toLocaleString('en-US')} rows (${(ipcBytes / rows).toFixed(0)} B/row IPC); sediment / parquet-wasm per CPU-second: ${(cpuMedian('parquet-wasm') / cpuMedian('sediment')).toFixed(2)}x (load ${load()})`,
+    `\n${TABLE}: ${rows.toLocaleString('en-US')} rows (${(ipcBytes / rows).toFixed(0)} B/row IPC); sediment per CPU-second (medians): ${ratio('duckdb')}x DuckDB appender+COPY, ${ratio('parquet-wasm')}x parquet-wasm (load ${load()})`,
   );
 }
 
 const childAt = process.argv.indexOf('--child');
-if (childAt >= 0) await child(process.argv[childAt + 1] as ParquetWriterKind);
+if (childAt >= 0) await child(process.argv[childAt + 1] as Mode);
 else await parent();
