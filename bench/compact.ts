@@ -16,7 +16,7 @@
  * Also: the same compactor with `parquetWriter: 'parquet-wasm'` (the writer before the
  * TypeScript one), best and median wall-clock rates and rows per CPU-second of the
  * process (modes interleaved, so load changes hit all alike), Parquet bytes per row,
- * and object-store requests per million rows (a counting wrapper around the store).
+ * and object-store requests per million rows (the counts of a HookedStore around the store).
  *
  *   node scripts/run-ts.mjs bench/compact.ts [--spans 200] [--logs 300] [--rows 512] [--repeat 3] [--row-appender]
  */
@@ -32,15 +32,8 @@ import {
   silentLogger,
   WorkerParquetEncoder,
 } from '@sediment/lake';
-import {
-  type GetResult,
-  LocalFsStore,
-  MemoryStore,
-  type ObjectMeta,
-  type ObjectStore,
-  type PutOptions,
-  type PutResult,
-} from '@sediment/object-store';
+import { LocalFsStore, MemoryStore, type ObjectStore } from '@sediment/object-store';
+import { HookedStore } from '@sediment/object-store/testing';
 import { type RecordBatch, tableFromIPC } from 'apache-arrow';
 import { logsBatch, spansBatch } from '../packages/lake/test/fixtures/synthetic-tables.js';
 import { appendAndCopy, extractRows, openDuck } from './compact-duckdb.js';
@@ -65,41 +58,6 @@ const ROW_APPENDER = process.argv.includes('--row-appender');
 const workload = (name: string, count: number, make: (i: number) => RecordBatch) =>
   buildWorkload(name, count, ROWS, make);
 
-/** Counts requests by kind; everything else is passed through. */
-class CountingStore implements ObjectStore {
-  readonly description: string;
-  readonly counts = { put: 0, get: 0, head: 0, list: 0, delete: 0 };
-  constructor(readonly inner: ObjectStore) {
-    this.description = inner.description;
-  }
-  get total(): number {
-    return Object.values(this.counts).reduce((a, b) => a + b, 0);
-  }
-  put(key: string, bytes: Uint8Array, options?: PutOptions): Promise<PutResult> {
-    this.counts.put++;
-    return this.inner.put(key, bytes, options);
-  }
-  get(key: string): Promise<GetResult> {
-    this.counts.get++;
-    return this.inner.get(key);
-  }
-  head(key: string): Promise<ObjectMeta> {
-    this.counts.head++;
-    return this.inner.head(key);
-  }
-  list(prefix: string): AsyncIterable<ObjectMeta> {
-    this.counts.list++;
-    return this.inner.list(prefix);
-  }
-  delete(key: string): Promise<void> {
-    this.counts.delete++;
-    return this.inner.delete(key);
-  }
-  close(): Promise<void> {
-    return this.inner.close();
-  }
-}
-
 /** One encoder per mode for the whole run, as in a long-lived writer (warm wasm). */
 const encoders: Record<'worker' | 'inline', ParquetEncoder> = {
   worker: new WorkerParquetEncoder(),
@@ -112,7 +70,7 @@ async function runCompactor(
   mode: 'worker' | 'inline' = 'worker',
   parquetWriter: ParquetWriterKind = 'sediment',
 ) {
-  const counting = new CountingStore(store);
+  const counting = new HookedStore(store);
   const compactor = new Compactor({
     store: counting,
     queue: new PrebuiltQueue(w.batches),

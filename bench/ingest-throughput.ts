@@ -4,7 +4,7 @@
  * 1. ingest → durable on memory and local-fs stores (MB/s, entries/s), against the raw
  *    store writing the same bytes as objects of the same size (create puts, same
  *    concurrency as the Ingestor's batch writes). Object-store requests per MB ingested
- *    come from a counting wrapper around the store.
+ *    come from the counts of a HookedStore (no hooks) around the store.
  * 2. Manifest appends/s and conflict rate with 1, 4 and 16 contending producer
  *    PROCESSES on one local-fs manifest (flush interval 5 ms to stress appends).
  *
@@ -18,15 +18,8 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Ingestor, type IngestorMetrics } from '@sediment/ingest';
-import {
-  type GetResult,
-  LocalFsStore,
-  MemoryStore,
-  type ObjectMeta,
-  type ObjectStore,
-  type PutOptions,
-  type PutResult,
-} from '@sediment/object-store';
+import { LocalFsStore, MemoryStore, type ObjectStore } from '@sediment/object-store';
+import { HookedStore } from '@sediment/object-store/testing';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -39,41 +32,6 @@ const PROCS = arg('procs', '1,4,16').split(',').map(Number);
 const ENTRY_BYTES = 1024;
 const ENTRIES_PER_CALL = 16;
 
-/** Counts requests by kind; everything else is passed through. */
-class CountingStore implements ObjectStore {
-  readonly description: string;
-  readonly counts = { put: 0, get: 0, head: 0, list: 0, delete: 0 };
-  constructor(readonly inner: ObjectStore) {
-    this.description = inner.description;
-  }
-  put(key: string, bytes: Uint8Array, options?: PutOptions): Promise<PutResult> {
-    this.counts.put++;
-    return this.inner.put(key, bytes, options);
-  }
-  get(key: string): Promise<GetResult> {
-    this.counts.get++;
-    return this.inner.get(key);
-  }
-  head(key: string): Promise<ObjectMeta> {
-    this.counts.head++;
-    return this.inner.head(key);
-  }
-  list(prefix: string): AsyncIterable<ObjectMeta> {
-    this.counts.list++;
-    return this.inner.list(prefix);
-  }
-  delete(key: string): Promise<void> {
-    this.counts.delete++;
-    return this.inner.delete(key);
-  }
-  close(): Promise<void> {
-    return this.inner.close();
-  }
-  get total(): number {
-    return Object.values(this.counts).reduce((a, b) => a + b, 0);
-  }
-}
-
 const tmpRoots: string[] = [];
 async function openBackend(name: string): Promise<ObjectStore> {
   if (name === 'memory') return new MemoryStore();
@@ -83,7 +41,7 @@ async function openBackend(name: string): Promise<ObjectStore> {
 }
 
 async function ingestScenario(backend: string) {
-  const store = new CountingStore(await openBackend(backend));
+  const store = new HookedStore(await openBackend(backend));
   const ingestor = new Ingestor({ store });
   const entries = Array.from({ length: ENTRIES_PER_CALL }, (_, i) =>
     new Uint8Array(ENTRY_BYTES).fill(97 + (i % 26)),

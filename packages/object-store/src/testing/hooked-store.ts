@@ -11,7 +11,8 @@ export type GetHook = (key: string, next: () => Promise<GetResult>) => Promise<G
 /**
  * A real store (usually MemoryStore) with per-test hooks around put/get, used to script
  * exact failure sequences (a put applied but its reply lost, a gate that holds a write)
- * that a random fault injector cannot reproduce on demand. Counts every request.
+ * that a random fault injector cannot reproduce on demand. Counts every request (the
+ * benchmarks use it, without hooks, for their requests-per-row figures).
  */
 export class HookedStore implements ObjectStore {
   readonly description: string;
@@ -28,6 +29,12 @@ export class HookedStore implements ObjectStore {
   ) {
     this.description = `hooked:${inner.description}`;
     this.#closeInner = options.closeInner ?? true;
+  }
+
+  /** Requests of every kind so far. */
+  get total(): number {
+    const c = this.counts;
+    return c.put + c.get + c.head + c.list + c.delete;
   }
 
   put(key: string, bytes: Uint8Array, options?: PutOptions): Promise<PutResult> {
