@@ -11,38 +11,18 @@ import {
 } from 'apache-arrow';
 import { describe, expect, it } from 'vitest';
 import { recordBatch, ts } from '../test/fixtures/arrow-build.js';
-import {
-  histogramBatch,
-  logsBatch,
-  rng,
-  spansBatch,
-  summaryBatch,
-  toIpc,
-} from '../test/fixtures/synthetic-tables.js';
-import { splitIpcStream } from './ipc.js';
+import { rng, spansBatch, TABLE_GENERATORS, toIpc } from '../test/fixtures/synthetic-tables.js';
+import { joinedMessages, joinedStream } from '../test/helpers/joined-ipc.js';
 import { IpcHeaderError } from './ipc-flatbuffers.js';
 import { IpcReadError, readIpcBatches } from './ipc-reader.js';
-import { joinIpcStream } from './parquet-encoder.js';
 import { ParquetWriter } from './parquet-writer.js';
 
 const H = 3_600_000_000_000n;
-const gens = {
-  spans: spansBatch,
-  logs: logsBatch,
-  histogram: histogramBatch,
-  summary: summaryBatch,
-};
-
-/** Entries joined the way the compactor joins them: one schema, each entry's own dictionaries. */
-function joinedMessages(entries: readonly Uint8Array[]): Uint8Array[] {
-  const first = splitIpcStream(entries[0]!);
-  const out = [entries[0]!.subarray(first[0]!.start, first[0]!.end)];
-  for (const e of entries)
-    for (const m of splitIpcStream(e).slice(1)) out.push(e.subarray(m.start, m.end));
-  return out;
-}
-
-function entriesOf(gen: (typeof gens)[keyof typeof gens], n: number, edgeCases: boolean) {
+function entriesOf(
+  gen: (typeof TABLE_GENERATORS)[keyof typeof TABLE_GENERATORS],
+  n: number,
+  edgeCases: boolean,
+) {
   return Array.from({ length: n }, (_, i) =>
     toIpc(
       gen({
@@ -88,11 +68,12 @@ function sameData(ours: Data, theirs: Data, path: string): void {
 }
 
 describe('IPC reader (Arrow JS not involved)', () => {
-  for (const [name, gen] of Object.entries(gens)) {
+  for (const [name, gen] of Object.entries(TABLE_GENERATORS)) {
     for (const edgeCases of [false, true]) {
       it(`reads ${name}${edgeCases ? ' (edge cases)' : ''} exactly as Arrow JS does, and the Parquet bytes are the same`, () => {
-        const messages = joinedMessages(entriesOf(gen, 12, edgeCases));
-        const stream = joinIpcStream(messages[0]!, messages.slice(1));
+        const entries = entriesOf(gen, 12, edgeCases);
+        const messages = joinedMessages(entries);
+        const stream = joinedStream(entries);
         // The same stream at an odd address: buffers are misaligned and must be copied.
         const odd = new Uint8Array(stream.length + 1).subarray(1);
         odd.set(stream);
@@ -135,8 +116,7 @@ describe('IPC reader (Arrow JS not involved)', () => {
   });
 
   it('throws a typed error, never hangs, for truncated and corrupted streams', () => {
-    const messages = joinedMessages(entriesOf(spansBatch, 3, true));
-    const stream = joinIpcStream(messages[0]!, messages.slice(1));
+    const stream = joinedStream(entriesOf(spansBatch, 3, true));
     const r = rng(5);
     let threw = 0;
     for (let trial = 0; trial < 3000; trial++) {

@@ -30,17 +30,11 @@ import {
   u32,
   utf8,
 } from '../test/fixtures/arrow-build.js';
-import {
-  histogramBatch,
-  logsBatch,
-  spansBatch,
-  summaryBatch,
-  toIpc,
-} from '../test/fixtures/synthetic-tables.js';
+import { spansBatch, TABLE_GENERATORS, toIpc } from '../test/fixtures/synthetic-tables.js';
 import { canonical, duckRead, oracleRowsForDuck } from '../test/helpers/duck.js';
+import { joinedStream } from '../test/helpers/joined-ipc.js';
 import { ByteSink } from './byte-sink.js';
-import { splitIpcStream } from './ipc.js';
-import { encodeParquetFile, joinIpcStream, SEDIMENT_CREATED_BY } from './parquet-encoder.js';
+import { encodeParquetFile, SEDIMENT_CREATED_BY } from './parquet-encoder.js';
 import { KeyDictionary } from './parquet-writer.js';
 import { encodeRleHybrid } from './rle-hybrid.js';
 
@@ -51,16 +45,8 @@ afterAll(async () => {
   for (const d of dirs) await rm(d, { recursive: true, force: true });
 });
 
-/** Entries joined the way the compactor joins them: one schema, each entry's own dictionaries. */
-function joined(batches: readonly RecordBatch[]): Uint8Array {
-  const entries = batches.map(toIpc);
-  const first = splitIpcStream(entries[0]!);
-  const schema = entries[0]!.subarray(first[0]!.start, first[0]!.end);
-  const bodies: Uint8Array[] = [];
-  for (const e of entries)
-    for (const m of splitIpcStream(e).slice(1)) bodies.push(e.subarray(m.start, m.end));
-  return joinIpcStream(schema, bodies);
-}
+/** Batches as queue entries, joined the way the compactor joins them. */
+const joined = (batches: readonly RecordBatch[]) => joinedStream(batches.map(toIpc));
 
 const ser = (v: unknown) =>
   JSON.stringify(v, (_k, x) =>
@@ -121,15 +107,8 @@ async function duckStats(bytes: Uint8Array) {
 }
 
 const H = 3_600_000_000_000n;
-const gens = {
-  spans: spansBatch,
-  logs: logsBatch,
-  histogram: histogramBatch,
-  summary: summaryBatch,
-};
-
 describe('ParquetWriter (sediment writer)', () => {
-  for (const [name, gen] of Object.entries(gens)) {
+  for (const [name, gen] of Object.entries(TABLE_GENERATORS)) {
     it(`writes ${name} (edge cases) that arrow-rs, DuckDB and hyparquet read exactly`, {
       timeout: 60_000,
     }, async () => {
