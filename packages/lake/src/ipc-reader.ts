@@ -26,6 +26,7 @@ import {
   type Vector,
 } from 'apache-arrow';
 import { Message } from 'apache-arrow/ipc/metadata/message';
+import { messageMetadata } from './ipc.js';
 import {
   type BatchHeader,
   guardSchemaMessage,
@@ -227,24 +228,13 @@ interface TypedArrayCtor<T extends ArrayBufferView = ArrayBufferView> {
 
 /** `[prefix][metadata][body]` at `pos`: the message and where the next one starts. */
 function messageAt(bytes: Uint8Array, view: DataView, pos: number): [RawMessage, number] | null {
-  if (pos + 4 > bytes.length) throw new IpcReadError(`truncated message prefix at ${pos}`);
-  let metaLength = view.getInt32(pos, true);
-  let prefix = 4;
-  if (metaLength === -1) {
-    if (pos + 8 > bytes.length) throw new IpcReadError(`truncated message prefix at ${pos}`);
-    metaLength = view.getInt32(pos + 4, true);
-    prefix = 8;
-  }
-  if (metaLength === 0) return null; // end of stream
-  const metaEnd = pos + prefix + metaLength;
-  if (metaLength < 0 || metaEnd > bytes.length) {
-    throw new IpcReadError(`bad message metadata length ${metaLength} at ${pos}`);
-  }
-  const meta = bytes.subarray(pos + prefix, metaEnd);
+  const at = messageMetadata(bytes, view, pos, (reason) => new IpcReadError(reason));
+  if (!at) return null; // end of stream
+  const meta = bytes.subarray(at.start, at.end);
   const header = readBatchHeader(meta);
-  const end = metaEnd + header.bodyLength;
+  const end = at.end + header.bodyLength;
   if (end > bytes.length) throw new IpcReadError(`truncated body at ${pos}`);
-  return [{ meta, header, body: bytes.subarray(metaEnd, end) }, end];
+  return [{ meta, header, body: bytes.subarray(at.end, end) }, end];
 }
 
 function splitMessages(bytes: Uint8Array): RawMessage[] {

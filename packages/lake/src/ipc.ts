@@ -23,6 +23,32 @@ export interface IpcMessage {
 const CONTINUATION = -1;
 
 /**
+ * Where the metadata of the message at `pos` lies, after its prefix (the 8-byte
+ * continuation form or the legacy 4-byte one); `null` at the end-of-stream marker.
+ * Throws `fail(reason)` for a truncated prefix or a length that runs past the bytes.
+ */
+export function messageMetadata(
+  bytes: Uint8Array,
+  view: DataView,
+  pos: number,
+  fail: (reason: string) => Error = (reason) => new Error(reason),
+): { start: number; end: number } | null {
+  if (pos + 4 > bytes.length) throw fail(`truncated message prefix at ${pos}`);
+  let metaLen = view.getInt32(pos, true);
+  let prefix = 4;
+  if (metaLen === CONTINUATION) {
+    if (pos + 8 > bytes.length) throw fail(`truncated message prefix at ${pos}`);
+    metaLen = view.getInt32(pos + 4, true);
+    prefix = 8;
+  }
+  if (metaLen === 0) return null;
+  if (metaLen < 0 || pos + prefix + metaLen > bytes.length) {
+    throw fail(`bad message metadata length ${metaLen} at ${pos}`);
+  }
+  return { start: pos + prefix, end: pos + prefix + metaLen };
+}
+
+/**
  * Splits an IPC stream into messages (schema, dictionary batches, record batches), up to
  * the end-of-stream marker or the end of the bytes. Throws on truncation or garbage.
  */
@@ -31,19 +57,10 @@ export function splitIpcStream(bytes: Uint8Array): IpcMessage[] {
   const out: IpcMessage[] = [];
   let pos = 0;
   while (pos + 4 <= bytes.length) {
-    let metaLen = view.getInt32(pos, true);
-    let prefix = 4;
-    if (metaLen === CONTINUATION) {
-      if (pos + 8 > bytes.length) throw new Error(`truncated message prefix at ${pos}`);
-      metaLen = view.getInt32(pos + 4, true);
-      prefix = 8;
-    }
-    if (metaLen === 0) return out; // end-of-stream marker
-    if (metaLen < 0 || pos + prefix + metaLen > bytes.length) {
-      throw new Error(`bad message metadata length ${metaLen} at ${pos}`);
-    }
-    const message = Message.decode(bytes.subarray(pos + prefix, pos + prefix + metaLen));
-    const bodyStart = pos + prefix + metaLen;
+    const meta = messageMetadata(bytes, view, pos);
+    if (!meta) return out; // end-of-stream marker
+    const message = Message.decode(bytes.subarray(meta.start, meta.end));
+    const bodyStart = meta.end;
     const end = bodyStart + Number(message.bodyLength);
     if (!(end <= bytes.length) || end < bodyStart)
       throw new Error(`truncated message body at ${pos}`);

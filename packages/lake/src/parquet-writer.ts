@@ -37,6 +37,7 @@ import {
 } from 'apache-arrow';
 import zstd from 'zstd-napi/binding.js';
 import { ByteSink } from './byte-sink.js';
+import { messageMetadata } from './ipc.js';
 import { readIpcBatches } from './ipc-reader.js';
 import { bitWidthOf, encodeRleHybrid } from './rle-hybrid.js';
 import { ThriftWriter, TType } from './thrift-compact.js';
@@ -1211,17 +1212,11 @@ export class KeyDictionary {
 /** The first message (the schema) of an IPC stream, with its prefix and padding. */
 function firstMessage(stream: Uint8Array): Uint8Array {
   const view = new DataView(stream.buffer, stream.byteOffset, stream.byteLength);
-  if (stream.length < 8) throw new UnsupportedParquetTypeError('IPC stream too short');
-  let prefix = 4;
-  let len = view.getInt32(0, true);
-  if (len === -1) {
-    len = view.getInt32(4, true);
-    prefix = 8;
-  }
-  if (len <= 0 || prefix + len > stream.length)
-    throw new UnsupportedParquetTypeError('IPC stream does not start with a message');
+  const fail = (reason: string) => new UnsupportedParquetTypeError(`IPC stream: ${reason}`);
+  const at = messageMetadata(stream, view, 0, fail);
+  if (!at) throw fail('does not start with a message');
   // A schema message has no body.
-  return stream.subarray(0, prefix + len);
+  return stream.subarray(0, at.end);
 }
 
 /** Non-nullable columns must not hold nulls; offsets must be plain (IPC data: offset 0). */
