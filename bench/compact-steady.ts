@@ -30,16 +30,14 @@ import { MemoryStore } from '@sediment/object-store';
 import { tableFromIPC } from 'apache-arrow';
 import { logsBatch, spansBatch } from '../packages/lake/test/fixtures/synthetic-tables.js';
 import { appendAndCopy, extractRows, openDuck } from './compact-duckdb.js';
-import { numberArg } from './lib/args.js';
+import { numberArg, stringArg } from './lib/args.js';
 import { HOUR_NS, PrebuiltQueue, type Workload, workload } from './lib/compact-workload.js';
 
 type Mode = ParquetWriterKind | 'duckdb';
 const MODES: readonly Mode[] = ['sediment', 'parquet-wasm', 'duckdb'];
 
 const ROWS = 512;
-const TABLE = process.argv.includes('--table')
-  ? process.argv[process.argv.indexOf('--table') + 1]!
-  : 'spans';
+const TABLE = stringArg('table', 'spans');
 const ENTRIES = numberArg('entries', 200);
 const PROCESSES = numberArg('processes', 2);
 const WARMUP = numberArg('warmup', 8);
