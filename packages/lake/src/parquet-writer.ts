@@ -1094,6 +1094,8 @@ export class KeyDictionary {
   /**
    * `id()` of values [a, b) of a Utf8 column into `dst` from `n` on: the new `n`, or -1
    * when the dictionary is full. The guess is checked here with the state in locals.
+   * (Yes, `id()` checks it too: handing misses to a smaller miss-only method instead
+   * measured 10-20 % slower compaction in steady state.)
    */
   ids(
     data: Uint8Array,
