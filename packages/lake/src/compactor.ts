@@ -51,6 +51,7 @@ import {
   type ParquetEncoder,
   WorkerParquetEncoder,
 } from './parquet-worker.js';
+import { STRING_ENCODINGS, type StringEncoding } from './parquet-writer.js';
 import {
   isQueueFenced,
   isResumeOutOfRange,
@@ -161,6 +162,12 @@ export interface CompactorOptions {
   readonly parquetWriter?: ParquetWriterKind;
   /** zstd level of the sediment writer's pages. Default 1 (the best speed/size point). */
   readonly zstdLevel?: number;
+  /**
+   * The sediment writer's string encoding: `delta-length` (default;
+   * DELTA_LENGTH_BYTE_ARRAY, smaller and faster) or `plain`, for readers without the
+   * delta encodings (Spark before 3.3).
+   */
+  readonly stringEncoding?: StringEncoding;
   /** Object-store retries. Default 8 attempts, 50 ms doubling to 5 s. */
   readonly retry?: Partial<RetryPolicy>;
 }
@@ -212,6 +219,7 @@ interface ResolvedOptions {
   readonly retry: RetryPolicy;
   readonly parquetWriter: ParquetWriterKind;
   readonly zstdLevel: number;
+  readonly stringEncoding: StringEncoding;
 }
 
 const MiB = 1024 * 1024;
@@ -257,7 +265,16 @@ export function resolveCompactorOptions(o: CompactorOptions): ResolvedOptions {
     retry: { ...DEFAULT_RETRY, ...o.retry },
     parquetWriter: parquetWriterOption(o.parquetWriter),
     zstdLevel: zstdLevelOption(o.zstdLevel),
+    stringEncoding: stringEncodingOption(o.stringEncoding),
   });
+}
+
+function stringEncodingOption(v: StringEncoding | undefined): StringEncoding {
+  if (v === undefined || STRING_ENCODINGS.includes(v)) return v ?? 'delta-length';
+  throw new InvalidConfigError(
+    'stringEncoding',
+    `must be one of ${STRING_ENCODINGS.join(', ')}, got ${String(v)}`,
+  );
 }
 
 function parquetWriterOption(v: ParquetWriterKind | undefined): ParquetWriterKind {
@@ -946,6 +963,7 @@ export class Compactor implements AsyncDisposable {
       dictionaryColumns: group.schema.dictionaryColumns,
       writer: this.#o.parquetWriter,
       zstdLevel: this.#o.zstdLevel,
+      stringEncoding: this.#o.stringEncoding,
       keyValueMetadata: new Map([
         ['sediment.table', group.table],
         ['sediment.round', roundId],

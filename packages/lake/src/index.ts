@@ -70,7 +70,12 @@ export {
   type ParquetEncoderOptions,
   WorkerParquetEncoder,
 } from './parquet-worker.js';
-export { ParquetWriter, type ParquetWriterOptions } from './parquet-writer.js';
+export {
+  ParquetWriter,
+  type ParquetWriterOptions,
+  STRING_ENCODINGS,
+  type StringEncoding,
+} from './parquet-writer.js';
 export type { QueueBatch, QueueBatchMetadata, QueueSource } from './queue-source.js';
 export { type LakeSnapshot, readCommittedFiles, readLakeSnapshot } from './reader.js';
 export { DEFAULT_RETRY, type RetryPolicy } from './retry.js';

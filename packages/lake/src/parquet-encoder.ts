@@ -28,7 +28,7 @@ import {
 } from 'parquet-wasm';
 import { ParquetEncodeError } from './errors.js';
 import { END_OF_STREAM } from './ipc.js';
-import { ParquetWriter } from './parquet-writer.js';
+import { ParquetWriter, type StringEncoding } from './parquet-writer.js';
 
 export type ParquetWriterKind = 'sediment' | 'parquet-wasm';
 
@@ -47,6 +47,8 @@ export interface ParquetEncodeOptions {
   readonly writer?: ParquetWriterKind;
   /** zstd level of the sediment writer (default 1; parquet-wasm always uses 1). */
   readonly zstdLevel?: number;
+  /** String encoding of the sediment writer (default `delta-length`). */
+  readonly stringEncoding?: StringEncoding;
 }
 
 /** One encoded file and the writer that produced it. */
@@ -98,6 +100,7 @@ export function encodeParquetFile(input: IpcInput, options: ParquetEncodeOptions
       createdBy: SEDIMENT_CREATED_BY,
       ...(options.keyValueMetadata ? { keyValueMetadata: options.keyValueMetadata } : {}),
       ...(options.zstdLevel !== undefined ? { zstdLevel: options.zstdLevel } : {}),
+      ...(options.stringEncoding !== undefined ? { stringEncoding: options.stringEncoding } : {}),
     });
     return { bytes, writer: 'sediment' };
   } catch (err) {

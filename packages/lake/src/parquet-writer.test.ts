@@ -35,7 +35,7 @@ import { canonical, duckRead, oracleRowsForDuck } from '../test/helpers/duck.js'
 import { joinedStream } from '../test/helpers/joined-ipc.js';
 import { ByteSink } from './byte-sink.js';
 import { encodeParquetFile, SEDIMENT_CREATED_BY } from './parquet-encoder.js';
-import { KeyDictionary } from './parquet-writer.js';
+import { KeyDictionary, ParquetWriter, STRING_ENCODINGS } from './parquet-writer.js';
 import { encodeRleHybrid } from './rle-hybrid.js';
 
 const pw = createRequire(import.meta.url)('parquet-wasm') as typeof import('parquet-wasm');
@@ -106,69 +106,146 @@ async function duckStats(bytes: Uint8Array) {
   }
 }
 
+/** Each column's encodings (all row groups) as DuckDB reports them. */
+async function duckEncodings(bytes: Uint8Array): Promise<Map<string, string>> {
+  const dir = await mkdtemp(join(tmpdir(), 'pq-enc-'));
+  dirs.push(dir);
+  const path = join(dir, 'f.parquet');
+  await writeFile(path, bytes);
+  const db = await DuckDBInstance.create(':memory:');
+  const conn = await db.connect();
+  try {
+    const r = await conn.runAndReadAll(
+      `SELECT path_in_schema AS col, string_agg(DISTINCT encodings, ',') AS enc
+       FROM parquet_metadata('${path}') GROUP BY path_in_schema`,
+    );
+    return new Map(r.getRowObjectsJson().map((x) => [String(x.col), String(x.enc)]));
+  } finally {
+    conn.closeSync();
+    db.closeSync();
+  }
+}
+
 const H = 3_600_000_000_000n;
 describe('ParquetWriter (sediment writer)', () => {
-  for (const [name, gen] of Object.entries(TABLE_GENERATORS)) {
-    it(`writes ${name} (edge cases) that arrow-rs, DuckDB and hyparquet read exactly`, {
-      timeout: 60_000,
-    }, async () => {
-      const batches = Array.from({ length: 6 }, (_, i) =>
-        gen({
-          rows: 23 + i * 31,
-          seed: 100 + i,
-          edgeCases: true,
-          timestamp: (j) => 480_000n * H + BigInt(j) * 1_000_003n - 7n,
-        }),
-      );
-      const stream = joined(batches);
-      // Small row groups (split inside batches) and tiny pages: many pages per chunk.
-      const options = {
-        rowGroupRows: 100,
-        dictionaryColumns: batches[0]!.schema.fields
-          .filter((f) => f.typeId === -1)
-          .map((f) => f.name),
-        keyValueMetadata: new Map([['sediment.table', name]]),
-      };
-      const ours = encodeParquetFile(stream.slice(), options);
-      expect(ours.writer).toBe('sediment');
-      expect(ours.fallback).toBeUndefined();
-      const theirs = encodeParquetFile(stream.slice(), { ...options, writer: 'parquet-wasm' });
-      expect(theirs.writer).toBe('parquet-wasm');
+  for (const [name, gen] of Object.entries(TABLE_GENERATORS))
+    for (const stringEncoding of STRING_ENCODINGS) {
+      it(`writes ${name} (edge cases, ${stringEncoding} strings) that arrow-rs, DuckDB and hyparquet read exactly`, {
+        timeout: 60_000,
+      }, async () => {
+        const batches = Array.from({ length: 6 }, (_, i) =>
+          gen({
+            rows: 23 + i * 31,
+            seed: 100 + i,
+            edgeCases: true,
+            timestamp: (j) => 480_000n * H + BigInt(j) * 1_000_003n - 7n,
+          }),
+        );
+        const stream = joined(batches);
+        // Small row groups (split inside batches) and tiny pages: many pages per chunk.
+        const options = {
+          rowGroupRows: 100,
+          dictionaryColumns: batches[0]!.schema.fields
+            .filter((f) => f.typeId === -1)
+            .map((f) => f.name),
+          keyValueMetadata: new Map([['sediment.table', name]]),
+        };
+        const ours = encodeParquetFile(stream.slice(), { ...options, stringEncoding });
+        expect(ours.writer).toBe('sediment');
+        expect(ours.fallback).toBeUndefined();
+        const theirs = encodeParquetFile(stream.slice(), { ...options, writer: 'parquet-wasm' });
+        expect(theirs.writer).toBe('parquet-wasm');
 
-      // arrow-rs restores the exact Arrow schema and values (from ARROW:schema).
-      const a = arrowRsRows(ours.bytes);
-      const b = arrowRsRows(theirs.bytes);
-      expect(a.schema).toBe(b.schema);
-      expect(a.rows).toEqual(b.rows);
-      expect(a.rows.length).toBe(batches.reduce((n, x) => n + x.numRows, 0));
-      // DuckDB: every value against the independent oracle.
-      const want = batches.flatMap(oracleRowsForDuck).map((r) => canonical(r));
-      expect(await duckRows(ours.bytes)).toEqual(want);
-      // hyparquet (exact int64 nanoseconds).
-      expect(await hyparquetRows(ours.bytes)).toEqual(await hyparquetRows(theirs.bytes));
-      // Statistics of top-level columns equal arrow-rs's (it truncates long strings to
-      // 64 bytes where we leave min/max out); nested leaves carry null counts.
-      const sa = await duckStats(ours.bytes);
-      const sb = await duckStats(theirs.bytes);
-      expect(sa.length).toBe(sb.length);
-      for (let i = 0; i < sa.length; i++) {
-        const x = sa[i]!;
-        const y = sb[i]!;
-        expect(x.path_in_schema).toBe(y.path_in_schema);
-        expect(x.row_group_num_rows).toBe(y.row_group_num_rows);
-        expect(x.stats_null_count, String(x.path_in_schema)).toBe(y.stats_null_count);
-        if (String(x.path_in_schema).includes(',')) continue;
-        if (x.stats_min_value === null && String(y.stats_min_value ?? '').length >= 64) continue;
-        expect([x.path_in_schema, x.stats_min_value, x.stats_max_value]).toEqual([
-          y.path_in_schema,
-          y.stats_min_value,
-          y.stats_max_value,
-        ]);
-      }
-      // The sediment writer says so in the footer.
-      expect(Buffer.from(ours.bytes).includes(SEDIMENT_CREATED_BY)).toBe(true);
+        // arrow-rs restores the exact Arrow schema and values (from ARROW:schema).
+        const a = arrowRsRows(ours.bytes);
+        const b = arrowRsRows(theirs.bytes);
+        expect(a.schema).toBe(b.schema);
+        expect(a.rows).toEqual(b.rows);
+        expect(a.rows.length).toBe(batches.reduce((n, x) => n + x.numRows, 0));
+        // DuckDB: every value against the independent oracle.
+        const want = batches.flatMap(oracleRowsForDuck).map((r) => canonical(r));
+        expect(await duckRows(ours.bytes)).toEqual(want);
+        // hyparquet (exact int64 nanoseconds).
+        expect(await hyparquetRows(ours.bytes)).toEqual(await hyparquetRows(theirs.bytes));
+        // Statistics of top-level columns equal arrow-rs's (it truncates long strings to
+        // 64 bytes where we leave min/max out); nested leaves carry null counts.
+        const sa = await duckStats(ours.bytes);
+        const sb = await duckStats(theirs.bytes);
+        expect(sa.length).toBe(sb.length);
+        for (let i = 0; i < sa.length; i++) {
+          const x = sa[i]!;
+          const y = sb[i]!;
+          expect(x.path_in_schema).toBe(y.path_in_schema);
+          expect(x.row_group_num_rows).toBe(y.row_group_num_rows);
+          expect(x.stats_null_count, String(x.path_in_schema)).toBe(y.stats_null_count);
+          if (String(x.path_in_schema).includes(',')) continue;
+          if (x.stats_min_value === null && String(y.stats_min_value ?? '').length >= 64) continue;
+          expect([x.path_in_schema, x.stats_min_value, x.stats_max_value]).toEqual([
+            y.path_in_schema,
+            y.stats_min_value,
+            y.stats_max_value,
+          ]);
+        }
+        // The sediment writer says so in the footer.
+        expect(Buffer.from(ours.bytes).includes(SEDIMENT_CREATED_BY)).toBe(true);
+        // Strings outside dictionaries carry the chosen encoding, and only those.
+        const enc = await duckEncodings(ours.bytes);
+        const delta = [...enc].filter(([, e]) => e.includes('DELTA_LENGTH_BYTE_ARRAY'));
+        if (stringEncoding === 'plain') expect(delta).toEqual([]);
+        else {
+          expect(delta.length).toBeGreaterThan(0);
+          for (const [col, e] of delta) expect(e, col).not.toContain('RLE_DICTIONARY');
+        }
+      });
+    }
+
+  it('writes delta-length strings whose lengths jump, shrink and fill partial blocks', {
+    timeout: 60_000,
+  }, async () => {
+    // Lengths chosen for the delta encoding's corners: equal runs (width 0), negative
+    // deltas, a block of 128 and one value past it, partial miniblocks, deltas of ±2^24
+    // (packed wider than 24 bits), empty strings, nulls, and pages of only nulls.
+    const lengths: (number | null)[] = [];
+    for (let i = 0; i < 129; i++) lengths.push(32);
+    for (let i = 0; i < 97; i++) lengths.push((i * 37) % 300);
+    for (let i = 0; i < 40; i++) lengths.push(i % 3 === 0 ? null : 0);
+    lengths.push(0, (1 << 24) + 5, 0, 5, null, 1);
+    for (let i = 0; i < 300; i++) lengths.push(null);
+    for (let i = 0; i < 33; i++) lengths.push(300 - i * 9);
+    const strings = lengths.map((n, i) =>
+      n === null ? null : n === 0 ? '' : String.fromCharCode(97 + (i % 26)) + 'x'.repeat(n - 1),
+    );
+    const rows = strings.length;
+    const batch = recordBatch('t', [
+      ['id', i32(Array.from({ length: rows }, (_, i) => i)), false],
+      ['s', utf8(strings)],
+    ]);
+    for (const pageBytes of [1 << 20, 200]) {
+      const w = new ParquetWriter();
+      const bytes = w.writeStream(toIpc(batch), {
+        rowGroupRows: 1000,
+        createdBy: SEDIMENT_CREATED_BY,
+        dataPageBytes: pageBytes,
+      });
+      const got = arrowRsRows(bytes).rows.map((r) => JSON.parse(r).s as string | null);
+      expect(got.map((s) => s?.length ?? null)).toEqual(lengths);
+      expect(got).toEqual(strings);
+      const hy = (await hyparquetRows(bytes)).map((r) => JSON.parse(r).s as string | null);
+      expect(hy.map((s) => s?.length ?? null)).toEqual(lengths);
+      const duck = await duckRows(bytes);
+      expect(duck.length).toBe(rows);
+      expect((await duckEncodings(bytes)).get('s')).toContain('DELTA_LENGTH_BYTE_ARRAY');
+    }
+    // DuckDB, value for value (without the 16 MiB string: it is checked above).
+    const small = strings.map((s) => (s !== null && s.length > 1000 ? s.slice(0, 3) : s));
+    const smallBatch = recordBatch('t', [['s', utf8(small)]]);
+    const bytes = new ParquetWriter().writeStream(toIpc(smallBatch), {
+      rowGroupRows: 1000,
+      createdBy: SEDIMENT_CREATED_BY,
+      dataPageBytes: 200,
     });
-  }
+    expect(await duckRows(bytes)).toEqual(oracleRowsForDuck(smallBatch).map((r) => canonical(r)));
+  });
 
   it('handles null structs, null list items, nested lists, bools, floats and extremes', async () => {
     const n = 300;

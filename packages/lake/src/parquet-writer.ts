@@ -37,6 +37,7 @@ import {
 } from 'apache-arrow';
 import zstd from 'zstd-napi/binding.js';
 import { ByteSink } from './byte-sink.js';
+import { encodeDeltaBinaryPacked } from './delta-binary-packed.js';
 import { messageMetadata } from './ipc.js';
 import { readIpcBatches } from './ipc-reader.js';
 import { bitWidthOf, encodeRleHybrid } from './rle-hybrid.js';
@@ -64,7 +65,17 @@ export interface ParquetWriterOptions {
   readonly dataPageBytes?: number;
   /** Column-chunk min/max statistics; default true (null counts are always written). */
   readonly statistics?: boolean;
+  /**
+   * How string values outside dictionaries are encoded: DELTA_LENGTH_BYTE_ARRAY (the
+   * default: all lengths delta-packed, then the bytes in one copy) or PLAIN (a 4-byte
+   * length before each string), for readers without the delta encodings (Spark before
+   * 3.3's vectorized reader).
+   */
+  readonly stringEncoding?: StringEncoding;
 }
+
+export type StringEncoding = 'delta-length' | 'plain';
+export const STRING_ENCODINGS: readonly StringEncoding[] = ['delta-length', 'plain'];
 
 // parquet.thrift enums
 const PT = { BOOLEAN: 0, INT32: 1, INT64: 2, FLOAT: 4, DOUBLE: 5, BYTE_ARRAY: 6 } as const;
@@ -86,6 +97,7 @@ const OPTIONAL = 1;
 const REPEATED = 2;
 const ENC_PLAIN = 0;
 const ENC_RLE = 3;
+const ENC_DELTA_LENGTH_BYTE_ARRAY = 6;
 const ENC_RLE_DICTIONARY = 8;
 const PAGE_DATA = 0;
 const PAGE_DICTIONARY = 2;
@@ -653,6 +665,8 @@ function compareBytes(
 interface ChunkMeta {
   readonly leaf: Leaf;
   readonly encodings: number[];
+  /** The data pages' value encoding. */
+  valueEncoding: number;
   numValues: number;
   uncompressed: number;
   compressed: number;
@@ -690,6 +704,8 @@ export class ParquetWriter {
   readonly #stats = new Stats();
   // per-page typed scratch for bools / dictionary indices
   #small = new Int32Array(1 << 16);
+  /** One block of DELTA_BINARY_PACKED deltas. */
+  readonly #deltas = new Int32Array(128);
   #bools = new Uint8Array(1 << 16);
 
   /**
@@ -737,6 +753,7 @@ export class ParquetWriter {
     const level = options.zstdLevel ?? 1;
     const pageBytes = options.dataPageBytes ?? 1 << 20;
     const minMax = options.statistics ?? true;
+    const deltaStrings = (options.stringEncoding ?? 'delta-length') === 'delta-length';
     for (const b of batches) checkData(b, schema);
     const out = this.#out;
     out.reset();
@@ -749,7 +766,9 @@ export class ParquetWriter {
       const chunks: ChunkMeta[] = [];
       const offset = out.pos;
       for (const leaf of plan.leaves) {
-        chunks.push(this.#writeChunk(out, leaf, batches, segments, level, pageBytes, minMax));
+        chunks.push(
+          this.#writeChunk(out, leaf, batches, segments, level, pageBytes, minMax, deltaStrings),
+        );
       }
       rowGroups.push({ rows, offset, chunks });
       totalRows += rows;
@@ -769,10 +788,12 @@ export class ParquetWriter {
     level: number,
     pageBytes: number,
     minMax: boolean,
+    deltaStrings: boolean,
   ): ChunkMeta {
     const chunk: ChunkMeta = {
       leaf,
       encodings: [ENC_PLAIN, ENC_RLE],
+      valueEncoding: ENC_PLAIN,
       numValues: 0,
       uncompressed: 0,
       compressed: 0,
@@ -789,6 +810,13 @@ export class ParquetWriter {
       dyn.reset();
       target.reset();
       chunk.encodings.push(ENC_RLE_DICTIONARY);
+      chunk.valueEncoding = ENC_RLE_DICTIONARY;
+    }
+    // Other strings: lengths delta-packed, bytes copied a range at a time.
+    const delta = deltaStrings && leaf.kind === 'utf8' && !dyn;
+    if (delta) {
+      chunk.encodings[0] = ENC_DELTA_LENGTH_BYTE_ARRAY;
+      chunk.valueEncoding = ENC_DELTA_LENGTH_BYTE_ARRAY;
     }
     const stats = this.#stats;
     stats.reset();
@@ -805,6 +833,7 @@ export class ParquetWriter {
       dict = unifyDictionaries(leaf, batches, segments);
       if (dict) {
         chunk.encodings.push(ENC_RLE_DICTIONARY); // (PLAIN: the dictionary page)
+        chunk.valueEncoding = ENC_RLE_DICTIONARY;
         const body = this.#page;
         body.reset();
         for (const v of dict.values) {
@@ -829,6 +858,9 @@ export class ParquetWriter {
         const width = Math.max(1, bitWidthOf(size - 1));
         body.u8(width);
         encodeRleHybrid(body, this.#small, pageValues, width);
+      } else if (delta) {
+        encodeDeltaBinaryPacked(body, this.#small, pageValues, this.#deltas);
+        body.bytes(values.view());
       } else body.bytes(values.view());
       if (chunk.dataPageOffset < 0) chunk.dataPageOffset = target.pos;
       chunk.numValues += sc.levels;
@@ -862,11 +894,22 @@ export class ParquetWriter {
             values.reset();
             this.#plainOnly = true;
             try {
-              return this.#writeChunk(out, leaf, batches, segments, level, pageBytes, minMax);
+              return this.#writeChunk(
+                out,
+                leaf,
+                batches,
+                segments,
+                level,
+                pageBytes,
+                minMax,
+                deltaStrings,
+              );
             } finally {
               this.#plainOnly = false;
             }
           }
+        } else if (delta) {
+          pageValues = this.#gatherStrings(ld, sc, before, pageValues, wantMinMax);
         } else {
           encodeValues(values, leaf.kind, ld, sc, before, wantMinMax ? stats : undefined);
         }
@@ -879,7 +922,10 @@ export class ParquetWriter {
     if (chunk.dataPageOffset < 0) {
       // No rows at all: an empty page keeps the chunk well-formed.
       chunk.dataPageOffset = target.pos;
-      this.#emitPage(target, chunk, new Uint8Array(0), level, PAGE_DATA, 0);
+      const body = this.#page;
+      body.reset();
+      if (delta) encodeDeltaBinaryPacked(body, this.#small, 0, this.#deltas);
+      this.#emitPage(target, chunk, body.view(), level, PAGE_DATA, 0);
     }
     if (dyn) {
       const body = this.#page;
@@ -906,12 +952,7 @@ export class ParquetWriter {
     const offsets = ld.valueOffsets as Int32Array;
     const data = ld.values as Uint8Array;
     const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
-    if (this.#small.length < n + sc.values) {
-      const next = new Int32Array(Math.max(this.#small.length * 2, n + sc.values));
-      next.set(this.#small.subarray(0, n));
-      this.#small = next;
-    }
-    const dst = this.#small;
+    const dst = this.#intScratch(n, sc.values);
     for (let k = from; k < sc.nRanges; k++) {
       const a = sc.ranges[2 * k]!;
       const b = sc.ranges[2 * k + 1]!;
@@ -919,6 +960,45 @@ export class ParquetWriter {
       if (n < 0) return -1;
     }
     return n;
+  }
+
+  /**
+   * DELTA_LENGTH_BYTE_ARRAY gathering: the bytes of ranges [from, nRanges) into the value
+   * buffer, one copy per range, and their lengths into the page's integer scratch.
+   */
+  #gatherStrings(ld: Data, sc: Scratch, from: number, n: number, mm: boolean): number {
+    const offsets = ld.valueOffsets as Int32Array;
+    const data = ld.values as Uint8Array;
+    const dst = this.#intScratch(n, sc.values);
+    const values = this.#values;
+    const stats = mm ? this.#stats : undefined;
+    for (let k = from; k < sc.nRanges; k++) {
+      const a = sc.ranges[2 * k]!;
+      const b = sc.ranges[2 * k + 1]!;
+      const s = offsets[a]!;
+      const e = offsets[b]!;
+      values.ensure(e - s);
+      values.buf.set(data.subarray(s, e), values.pos);
+      values.pos += e - s;
+      let prev = s;
+      for (let i = a; i < b; i++) {
+        const next = offsets[i + 1]!;
+        dst[n++] = next - prev;
+        if (stats) stringStat(stats, data, prev, next);
+        prev = next;
+      }
+    }
+    return n;
+  }
+
+  /** The page's integer scratch with room for `more` values after the first `n`. */
+  #intScratch(n: number, more: number): Int32Array {
+    if (this.#small.length < n + more) {
+      const next = new Int32Array(Math.max(this.#small.length * 2, n + more));
+      next.set(this.#small.subarray(0, n));
+      this.#small = next;
+    }
+    return this.#small;
   }
 
   #gatherBools(ld: Data, sc: Scratch, from: number, n: number, mm: boolean): number {
@@ -963,12 +1043,7 @@ export class ParquetWriter {
     mm: boolean,
   ): number {
     const keys = ld.values as ArrayLike<number>;
-    if (this.#small.length < n + sc.values) {
-      const next = new Int32Array(Math.max(this.#small.length * 2, n + sc.values));
-      next.set(this.#small.subarray(0, n));
-      this.#small = next;
-    }
-    const dst = this.#small;
+    const dst = this.#intScratch(n, sc.values);
     const used = dict.used;
     for (let k = from; k < sc.nRanges; k++) {
       const a = sc.ranges[2 * k]!;
@@ -1007,7 +1082,7 @@ export class ParquetWriter {
     if (pageType === PAGE_DATA) {
       t.structBegin(5);
       t.i32(1, numValues);
-      t.i32(2, chunk.encodings.includes(ENC_RLE_DICTIONARY) ? ENC_RLE_DICTIONARY : ENC_PLAIN);
+      t.i32(2, chunk.valueEncoding);
       t.i32(3, ENC_RLE);
       t.i32(4, ENC_RLE);
       t.structEnd();

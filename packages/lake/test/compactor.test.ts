@@ -1,21 +1,23 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { listAll } from '@sediment/object-store';
+import { listAll, MemoryStore } from '@sediment/object-store';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
-  Compactor,
   type CommittedFile,
+  Compactor,
   parseDataFileKey,
   partitionOfHour,
   readCommittedFiles,
   readLakeSnapshot,
+  resolveCompactorOptions,
   silentLogger,
 } from '../src/index.js';
 import {
   canonical,
   download,
   duckRead,
+  duckScalar,
   hyparquetTimestamps,
   oracleRowsForDuck,
 } from './helpers/duck.js';
@@ -150,3 +152,52 @@ function floorDiv(a: bigint, b: bigint): bigint {
   const q = a / b;
   return a % b < 0n ? q - 1n : q;
 }
+
+describe('compactor string encoding', () => {
+  it('writes strings delta-length by default and PLAIN when asked, in the worker and inline', {
+    timeout: 120_000,
+  }, async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'lake-enc-'));
+    tmpDirs.push(dir);
+    const seen = new Map<string, Set<string>>();
+    for (const stringEncoding of [undefined, 'plain', 'delta-length'] as const) {
+      for (const encoder of ['worker', 'inline'] as const) {
+        const store = new MemoryStore();
+        const queue = openQueue(store);
+        try {
+          const calls = mixedWorkload(7, 8);
+          await ingestAll(queue.ingestor, calls);
+          const compactor = new Compactor({
+            store,
+            queue: queue.collector,
+            logger: silentLogger,
+            encoder,
+            ...(stringEncoding ? { stringEncoding } : {}),
+          });
+          await compactor.start();
+          await compactor.drain();
+          await compactor.close();
+          const files = await readCommittedFiles(store, 'lake', { table: 'spans' });
+          expect(files.length).toBeGreaterThan(0);
+          const paths = await download(store, files, join(dir, `${stringEncoding}-${encoder}`));
+          const enc = String(
+            await duckScalar(
+              `SELECT string_agg(DISTINCT encodings, ',') FROM parquet_metadata([${paths.map((p) => `'${p}'`).join(',')}]) WHERE path_in_schema = 'trace_id'`,
+            ),
+          );
+          const key = stringEncoding ?? 'default';
+          seen.set(key, new Set([...(seen.get(key) ?? []), enc]));
+        } finally {
+          await queue.close();
+          await store.close();
+        }
+      }
+    }
+    expect([...seen.get('default')!]).toEqual([expect.stringContaining('DELTA_LENGTH_BYTE_ARRAY')]);
+    expect([...seen.get('delta-length')!]).toEqual([...seen.get('default')!]);
+    expect([...seen.get('plain')!]).toEqual([expect.not.stringContaining('DELTA')]);
+    expect(() => resolveCompactorOptions({ stringEncoding: 'utf16' as never } as never)).toThrow(
+      /stringEncoding: must be one of delta-length, plain, got utf16/,
+    );
+  });
+});

@@ -58,6 +58,7 @@ export class CollectorRunner {
       rowGroupRows: config.rowGroupRows,
       parquetWriter: config.parquetWriter,
       zstdLevel: config.parquetZstdLevel,
+      stringEncoding: config.parquetStringEncoding,
       orphanGracePeriodMs: config.orphanGrace,
       dedupWindowMs: config.dedupWindow,
       logger: options.logger.child({ component: 'compactor' }),

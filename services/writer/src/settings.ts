@@ -198,6 +198,13 @@ export const writerSettings = {
       'zstd level of Parquet pages with the sediment encoder (parquet-wasm always uses its own default).',
     services: ['writer', 'start'],
   }),
+  parquetStringEncoding: setting.oneOf(['delta-length', 'plain'], {
+    env: 'SEDIMENT_PARQUET_STRING_ENCODING',
+    default: 'delta-length',
+    description:
+      'String encoding of the sediment encoder: delta-length (DELTA_LENGTH_BYTE_ARRAY: smaller files, faster) or plain, for readers without the delta encodings (Spark before 3.3). parquet-wasm always writes plain.',
+    services: ['writer', 'start'],
+  }),
   orphanGrace: setting.duration({
     env: 'SEDIMENT_ORPHAN_GRACE',
     default: 3_600_000,
