@@ -12,10 +12,11 @@
  *   MAP with an `entries` group, 3-level LIST), plus the Arrow schema itself as
  *   `ARROW:schema` key-value metadata (arrow-rs and pyarrow restore dictionary, unsigned
  *   and zone types from it);
- * - data page v1, levels in the RLE/bit-packed hybrid, values PLAIN, except columns that
- *   arrive dictionary-encoded: one dictionary page per column chunk (the entries'
- *   dictionaries unified) and RLE_DICTIONARY indices; a chunk whose dictionary would
- *   exceed 64k values or 1 MiB is written PLAIN;
+ * - data page v1, levels in the RLE/bit-packed hybrid, numbers and bools PLAIN, strings
+ *   DELTA_LENGTH_BYTE_ARRAY (or PLAIN: `stringEncoding`), except columns that arrive
+ *   dictionary-encoded and map keys: one dictionary page per column chunk (the entries'
+ *   dictionaries unified, or built as the keys come) and RLE_DICTIONARY indices; a chunk
+ *   whose dictionary would exceed 64k values or 1 MiB is written with plain values;
  * - zstd (level 1 by default) per page, pages of about `dataPageBytes`, split only at
  *   row boundaries;
  * - column-chunk statistics (null count for every leaf; exact min/max for leaves
