@@ -17,14 +17,15 @@ const BLOCK = 128;
 const MINIBLOCKS = 4;
 const MINI = BLOCK / MINIBLOCKS;
 
-/** Zigzag of a safe integer (not limited to 32 bits: deltas of int32 span 33). */
+/** Zigzag of a safe integer (not limited to 32 bits). */
 function zigzag(v: number): number {
   return v >= 0 ? 2 * v : -2 * v - 1;
 }
 
 /**
- * Appends DELTA_BINARY_PACKED of `values[0, n)` (int32) to `out`. `deltas` is scratch of
- * at least 128 entries.
+ * Appends DELTA_BINARY_PACKED of `values[0, n)` to `out`. The values are non-negative
+ * int32 (string lengths), so each delta fits int32. `deltas` is scratch of at least 128
+ * entries.
  */
 export function encodeDeltaBinaryPacked(
   out: ByteSink,
@@ -38,28 +39,38 @@ export function encodeDeltaBinaryPacked(
   out.varint(zigzag(n > 0 ? values[0]! : 0));
   for (let i = 1; i < n; i += BLOCK) {
     const count = Math.min(BLOCK, n - i);
-    // Deltas as JS numbers: an int32 difference needs 33 bits; `delta - min` fits 32.
-    let min = values[i]! - values[i - 1]!;
-    for (let k = 1; k < count; k++) {
-      const d = values[i + k]! - values[i + k - 1]!;
+    let min = 0x7fffffff;
+    let max = -0x80000000;
+    let prev = values[i - 1]!;
+    for (let k = 0; k < count; k++) {
+      const v = values[i + k]!;
+      const d = v - prev;
+      prev = v;
+      deltas[k] = d;
       if (d < min) min = d;
+      if (d > max) max = d;
     }
     out.varint(zigzag(min));
-    // `delta - min` < 2^32: stored as its 32-bit pattern (read back with >>> 0).
-    for (let k = 0; k < count; k++) deltas[k] = values[i + k]! - values[i + k - 1]! - min;
-    const minis = Math.ceil(count / MINI);
     out.ensure(MINIBLOCKS);
     const widthsAt = out.pos;
     out.pos += MINIBLOCKS;
+    const b = out.buf;
+    if (min === max) {
+      // Equal deltas (strings of one length: ids, hashes): every miniblock is width 0.
+      b[widthsAt] = b[widthsAt + 1] = b[widthsAt + 2] = b[widthsAt + 3] = 0;
+      continue;
+    }
+    const minis = Math.ceil(count / MINI);
     for (let m = 0; m < MINIBLOCKS; m++) {
-      let width = 0;
-      if (m < minis) {
-        let or = 0;
-        const end = Math.min(count, (m + 1) * MINI);
-        for (let k = m * MINI; k < end; k++) or |= deltas[k]!;
-        width = or === 0 ? 0 : 32 - Math.clz32(or);
+      let or = 0;
+      const end = Math.min(count, (m + 1) * MINI);
+      // `delta - min` < 2^32, kept as its 32-bit pattern (`>>> 0` reads it back).
+      for (let k = m * MINI; k < end; k++) {
+        const v = (deltas[k]! - min) | 0;
+        deltas[k] = v;
+        or |= v;
       }
-      out.buf[widthsAt + m] = width;
+      out.buf[widthsAt + m] = m < minis && or !== 0 ? 32 - Math.clz32(or) : 0;
     }
     for (let m = 0; m < minis; m++) {
       const width = out.buf[widthsAt + m]!;

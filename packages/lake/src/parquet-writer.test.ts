@@ -485,6 +485,38 @@ describe('RLE / bit-packing hybrid', () => {
   });
 });
 
+describe('RLE / bit-packing hybrid on byte levels', () => {
+  it('encodes byte arrays (found four at a time) exactly as the value-by-value path does', () => {
+    let seed = 3;
+    const rand = () => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed / 0x80000000;
+    };
+    for (let width = 1; width <= 8; width++) {
+      for (let trial = 0; trial < 60; trial++) {
+        const n = 64 + Math.floor(rand() * (trial % 3 === 0 ? 3000 : 200));
+        // Runs of every length around the thresholds (8, 11, 16, 32), at any alignment.
+        const offset = trial % 4;
+        const bytes = new Uint8Array(n + offset + 5).fill(0xee).subarray(offset, offset + n);
+        const p = rand();
+        for (let i = 0; i < n; ) {
+          const v = rand() < p ? 1 : Math.floor(rand() * 2 ** width);
+          const run = rand() < 0.4 ? 1 + Math.floor(rand() * 70) : 1;
+          for (let k = 0; k < run && i < n; k++) bytes[i++] = v;
+        }
+        const fromBytes = new ByteSink(16);
+        encodeRleHybrid(fromBytes, bytes, n, width);
+        const fromInts = new ByteSink(16);
+        encodeRleHybrid(fromInts, Int32Array.from(bytes), n, width);
+        expect(Array.from(fromBytes.view()), `width ${width} trial ${trial}`).toEqual(
+          Array.from(fromInts.view()),
+        );
+        expect(Array.from(decodeRleHybrid(fromBytes.view(), n, width))).toEqual(Array.from(bytes));
+      }
+    }
+  });
+});
+
 describe('RLE / bit-packing hybrid sizes', () => {
   it('keeps runs shorter than 8 after the group top-up as literals (never bigger than bit-packing)', () => {
     for (const period of [9, 10, 13, 14, 15]) {

@@ -1186,7 +1186,39 @@ export class KeyDictionary {
     let starts = this.#starts;
     let mine = this.#view;
     let prev = this.#prev;
+    // Keys one at a time until `single`; a run that failed its check is redone this way.
+    let single = a;
     for (let i = a; i < b; i++) {
+      // A run: the guesses from here on are consecutive ids (keys first met in this
+      // order, as a map's keys are) of the same lengths. The dictionary holds their bytes
+      // back to back, as the column does: one comparison for the whole run.
+      if (i >= single && prev >= 0) {
+        const first = next[prev]!;
+        let r = 0;
+        if (first >= 0) {
+          while (
+            i + r < b &&
+            (r === 0 || next[first + r - 1] === first + r) &&
+            starts[first + r + 1]! - starts[first + r]! === offsets[i + r + 1]! - offsets[i + r]!
+          )
+            r++;
+        }
+        if (r > 1) {
+          const s = offsets[i]!;
+          const len = offsets[i + r]! - s;
+          const g = starts[first]!;
+          let t = 0;
+          while (t + 4 <= len && mine.getInt32(g + t) === view.getInt32(s + t)) t += 4;
+          while (t < len && mine.getUint8(g + t) === data[s + t]) t++;
+          if (t === len) {
+            for (let k = 0; k < r; k++) dst[n++] = first + k;
+            prev = first + r - 1;
+            i += r - 1;
+            continue;
+          }
+          single = i + r;
+        }
+      }
       const s = offsets[i]!;
       const len = offsets[i + 1]! - s;
       const guess = prev >= 0 ? next[prev]! : -1;

@@ -35,6 +35,10 @@ export function encodeRleHybrid(
   // An RLE run costs its header and value, and ends a bit-packed run (whose successor
   // needs a header too): at narrow widths only a long run pays for that.
   const minRun = Math.max(8, Math.ceil((8 * (3 + byteWidth)) / Math.max(1, bitWidth)));
+  if (values instanceof Uint8Array && n >= 64) {
+    encodeBytes(out, values, n, bitWidth, byteWidth, minRun);
+    return;
+  }
   let pending = 0; // start of values not yet emitted
   let i = 0;
   while (i < n) {
@@ -59,6 +63,53 @@ export function encodeRleHybrid(
   if (pending < n) bitPack(out, values, pending, n, bitWidth);
 }
 
+/**
+ * `encodeRleHybrid` for byte values (levels), the same output found four bytes at a
+ * time: a run of 8 or more contains a whole 4-byte block (counted from 0) or, at either
+ * end, starts or ends on one, so only uniform blocks can start a run; the rest is
+ * skipped a block at a time.
+ */
+function encodeBytes(
+  out: ByteSink,
+  values: Uint8Array,
+  n: number,
+  bitWidth: number,
+  byteWidth: number,
+  minRun: number,
+): void {
+  const view = new DataView(values.buffer, values.byteOffset, n);
+  const blocks = n >> 2;
+  let pending = 0;
+  let w = 0;
+  while (w < blocks) {
+    const x = view.getInt32(4 * w);
+    const v = x & 0xff;
+    if (x !== Math.imul(v, 0x01010101)) {
+      w++;
+      continue;
+    }
+    let w2 = w + 1;
+    while (w2 < blocks && view.getInt32(4 * w2) === x) w2++;
+    // The whole run: out from the uniform blocks byte by byte.
+    let s = 4 * w;
+    while (s > pending && values[s - 1] === v) s--;
+    let e = 4 * w2;
+    while (e < n && values[e] === v) e++;
+    if (e - s >= minRun) {
+      let start = s;
+      const lit = start - pending;
+      if (lit % 8 !== 0) start += 8 - (lit % 8);
+      if (e - start >= minRun) {
+        if (start > pending) bitPack(out, values, pending, start, bitWidth);
+        rleRun(out, v, e - start, byteWidth);
+        pending = e;
+      }
+    }
+    w = w2;
+  }
+  if (pending < n) bitPack(out, values, pending, n, bitWidth);
+}
+
 /** How many of `values[0, n)` equal `v` from the start; bytes are compared by fours. */
 function sameTo(values: Uint8Array | Int32Array, n: number, v: number): number {
   let i = 0;
@@ -75,6 +126,54 @@ function sameTo(values: Uint8Array | Int32Array, n: number, v: number): number {
   }
   while (i < n && values[i] === v) i++;
   return i;
+}
+
+/**
+ * Byte values (each < 2^bitWidth, width 1 or 2) packed four at a time: a 32-bit word of
+ * four values folds into 4 or 8 bits with two shifts and masks. Returns the new `p`.
+ */
+function packBytesNarrow(
+  b: Uint8Array,
+  p: number,
+  values: Uint8Array,
+  from: number,
+  to: number,
+  bitWidth: number,
+): number {
+  const view = new DataView(values.buffer, values.byteOffset);
+  let idx = from;
+  if (bitWidth === 1) {
+    for (const full = from + ((to - from) & ~7); idx < full; idx += 8) {
+      let lo = view.getInt32(idx, true);
+      lo |= lo >>> 7;
+      lo &= 0x00030003;
+      lo |= lo >>> 14;
+      let hi = view.getInt32(idx + 4, true);
+      hi |= hi >>> 7;
+      hi &= 0x00030003;
+      hi |= hi >>> 14;
+      b[p++] = (lo & 0xf) | ((hi & 0xf) << 4);
+    }
+    if (idx < to) {
+      let byte = 0;
+      for (let k = 0; idx + k < to; k++) byte |= values[idx + k]! << k;
+      b[p++] = byte;
+    }
+    return p;
+  }
+  for (const full = from + ((to - from) & ~3); idx < full; idx += 4) {
+    let x = view.getInt32(idx, true);
+    x |= x >>> 6;
+    x &= 0x000f000f;
+    x |= x >>> 12;
+    b[p++] = x & 0xff;
+  }
+  if (idx < to) {
+    let byte = 0;
+    for (let k = 0; idx + k < to; k++) byte |= values[idx + k]! << (2 * k);
+    b[p++] = byte;
+  }
+  return p;
 }
 
 function rleRun(out: ByteSink, value: number, count: number, byteWidth: number): void {
@@ -101,6 +200,14 @@ function bitPack(
   const b = out.buf;
   let p = out.pos;
   if (bitWidth === 0) return;
+  if (bitWidth <= 2 && values instanceof Uint8Array) {
+    p = packBytesNarrow(b, p, values, from, to, bitWidth);
+    // Zero padding up to the last group's end.
+    const end = out.pos + bytes;
+    while (p < end) b[p++] = 0;
+    out.pos = p;
+    return;
+  }
   if (bitWidth === 1) {
     const full = from + ((to - from) & ~7);
     let idx = from;
