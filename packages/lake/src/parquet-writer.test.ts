@@ -30,7 +30,7 @@ import {
   u32,
   utf8,
 } from '../test/fixtures/arrow-build.js';
-import { spansBatch, TABLE_GENERATORS, toIpc } from '../test/fixtures/synthetic-tables.js';
+import { TABLE_GENERATORS, toIpc } from '../test/fixtures/synthetic-tables.js';
 import { canonical, duckRead, oracleRowsForDuck } from '../test/helpers/duck.js';
 import { joinedStream } from '../test/helpers/joined-ipc.js';
 import { ByteSink } from './byte-sink.js';
