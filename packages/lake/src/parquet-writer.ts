@@ -525,29 +525,26 @@ function walk(
     const present = leafStep.nullable ? itemDef + 1 : itemDef;
     const first = offsets[i0]!;
     const last = offsets[i1]!;
-    sc.growLevels(i1 - i0 + (last - first));
+    const most = i1 - i0 + (last - first);
+    sc.growLevels(most);
     const defs = sc.def;
     const reps = sc.rep;
     let l = sc.levels;
+    // Items are the common case: fill for them (natively), then set each list's first
+    // level and the levels of empty and null lists one by one.
+    defs.fill(present, l, l + most);
+    reps.fill(itemRep, l, l + most);
     for (let i = i0; i < i1; i++) {
-      const rep = i === i0 ? firstRep : innerRep;
+      reps[l] = i === i0 ? firstRep : innerRep;
       if (hasNulls && !isValid(data, i)) {
-        defs[l] = def;
-        reps[l++] = rep;
+        defs[l++] = def;
         continue;
       }
       const a = offsets[i]!;
       const b = offsets[i + 1]!;
       if (a === b) {
-        defs[l] = d;
-        reps[l++] = rep;
+        defs[l++] = d;
         continue;
-      }
-      reps[l] = rep;
-      defs[l] = present;
-      for (let j = a + 1; j < b; j++) {
-        reps[l + j - a] = itemRep;
-        defs[l + j - a] = present;
       }
       if (leafNulls) {
         for (let j = a; j < b; j++) if (!isValid(leafData, j)) defs[l + j - a] = itemDef;

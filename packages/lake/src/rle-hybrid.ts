@@ -176,6 +176,51 @@ function packBytesNarrow(
   return p;
 }
 
+/**
+ * Groups of 8 values at `bitWidth` ≤ 8 (dictionary indices): each half-group's 4 values
+ * are joined in one 32-bit word, then the group's `bitWidth` bytes are written from the
+ * two words. The last group is zero-padded. Returns the new `p`.
+ */
+function packGroups(
+  b: Uint8Array,
+  p: number,
+  values: Uint8Array | Int32Array,
+  from: number,
+  to: number,
+  w: number,
+): number {
+  const half = 4 * w; // bits per half-group
+  const whole = half >> 3; // whole bytes of the low half
+  const odd = (half & 7) !== 0; // odd widths: a byte shared by both halves
+  const at = (i: number) => (i < to ? values[i]! : 0);
+  for (let i = from; i < to; i += 8) {
+    let lo: number;
+    let hi: number;
+    if (i + 8 <= to) {
+      lo =
+        values[i]! |
+        (values[i + 1]! << w) |
+        (values[i + 2]! << (2 * w)) |
+        (values[i + 3]! << (3 * w));
+      hi =
+        values[i + 4]! |
+        (values[i + 5]! << w) |
+        (values[i + 6]! << (2 * w)) |
+        (values[i + 7]! << (3 * w));
+    } else {
+      lo = at(i) | (at(i + 1) << w) | (at(i + 2) << (2 * w)) | (at(i + 3) << (3 * w));
+      hi = at(i + 4) | (at(i + 5) << w) | (at(i + 6) << (2 * w)) | (at(i + 7) << (3 * w));
+    }
+    for (let k = 0; k < whole; k++) b[p++] = (lo >>> (8 * k)) & 0xff;
+    if (odd) {
+      b[p++] = ((lo >>> (8 * whole)) & 0xf) | ((hi & 0xf) << 4);
+      hi >>>= 4;
+    }
+    for (let k = 0; k < whole; k++) b[p++] = (hi >>> (8 * k)) & 0xff;
+  }
+  return p;
+}
+
 function rleRun(out: ByteSink, value: number, count: number, byteWidth: number): void {
   out.varint(count * 2);
   out.ensure(byteWidth);
@@ -247,6 +292,10 @@ function bitPack(
     const end = out.pos + bytes;
     while (p < end) b[p++] = 0;
     out.pos = p;
+    return;
+  }
+  if (bitWidth <= 8) {
+    out.pos = packGroups(b, p, values, from, to, bitWidth);
     return;
   }
   let acc = 0;
