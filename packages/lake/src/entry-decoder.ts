@@ -33,6 +33,7 @@ import {
   schemaFingerprint,
   splitIpcStream,
 } from './ipc.js';
+import { readBatchHeader } from './ipc-flatbuffers.js';
 import { hourOfNs, isValidTableName } from './layout.js';
 import { takeData } from './take.js';
 import { TsRange } from './ts-range.js';
@@ -234,15 +235,11 @@ export class EntryDecoder {
     let byteCount = 0;
     for (let m = 1; m < messages.length; m++) {
       const msg = messages[m]!;
-      if (msg.message.compression) return undefined;
       if (msg.headerType === MessageHeader.DictionaryBatch) {
-        const header = msg.message.header() as {
-          id: number;
-          isDelta: boolean;
-          data: { compression: unknown };
-        };
-        if (header.data.compression) return undefined;
-        const id = Number(header.id);
+        // Headers read in place (ipc-flatbuffers.ts), not through Arrow JS's objects.
+        const header = readBatchHeader(bytes.subarray(msg.metaStart, msg.metaEnd));
+        if (header.compressed) return undefined;
+        const id = header.dictionaryId;
         // A delta before a base dictionary would extend the previous entry's dictionary
         // once streams are concatenated: only the slow path can judge such an entry.
         if (header.isDelta && !seen?.has(id)) return undefined;
@@ -251,27 +248,23 @@ export class EntryDecoder {
         if (seen && seen.size < needDicts.size) {
           for (const id of needDicts) if (!seen.has(id)) return undefined;
         }
-        const header = msg.message.header() as {
-          length: number;
-          nodes: { length: number; nullCount: number }[];
-          buffers: { offset: number; length: number }[];
-          compression: unknown;
-        };
-        if (header.compression) return undefined;
-        const n = Number(header.length);
+        const header = readBatchHeader(bytes.subarray(msg.metaStart, msg.metaEnd));
+        if (header.compressed) return undefined;
+        const n = header.length;
         if (n === 0) continue;
-        const node = header.nodes[info.tsNode];
-        const validityBuf = header.buffers[info.tsBuffer];
-        const dataBuf = header.buffers[info.tsBuffer + 1];
-        if (!node || !validityBuf || !dataBuf || Number(node.length) !== n) return undefined;
-        const dataStart = msg.bodyStart + Number(dataBuf.offset);
-        if (Number(dataBuf.length) < n * 8 || dataStart + n * 8 > msg.end) return undefined;
+        if (info.tsNode >= header.nodeCount || info.tsBuffer + 1 >= header.bufferCount)
+          return undefined;
+        if (header.nodeLength(info.tsNode) !== n) return undefined;
+        const dataStart = msg.bodyStart + header.bufferOffset(info.tsBuffer + 1);
+        if (header.bufferLength(info.tsBuffer + 1) < n * 8 || dataStart + n * 8 > msg.end)
+          return undefined;
         const words = int32View(bytes, dataStart, n * 2);
         let validity: Uint8Array | undefined;
-        if (Number(node.nullCount) > 0) {
-          const vStart = msg.bodyStart + Number(validityBuf.offset);
-          if (Number(validityBuf.length) < (n + 7) >> 3) return undefined;
-          validity = bytes.subarray(vStart, vStart + Number(validityBuf.length));
+        if (header.nodeNullCount(info.tsNode) > 0) {
+          const vStart = msg.bodyStart + header.bufferOffset(info.tsBuffer);
+          const vLength = header.bufferLength(info.tsBuffer);
+          if (vLength < (n + 7) >> 3 || vStart + vLength > msg.end) return undefined;
+          validity = bytes.subarray(vStart, vStart + vLength);
         }
         for (let i = 0; i < n; i++) {
           let h: number;

@@ -14,6 +14,9 @@ export interface IpcMessage {
   /** Byte range of the whole message (prefix + metadata + body) in the stream. */
   readonly start: number;
   readonly end: number;
+  /** Byte range of the metadata (the flatbuffer `Message`) in the stream. */
+  readonly metaStart: number;
+  readonly metaEnd: number;
   /** Start of the body in the stream. */
   readonly bodyStart: number;
   readonly headerType: MessageHeader;
@@ -64,7 +67,15 @@ export function splitIpcStream(bytes: Uint8Array): IpcMessage[] {
     const end = bodyStart + Number(message.bodyLength);
     if (!(end <= bytes.length) || end < bodyStart)
       throw new Error(`truncated message body at ${pos}`);
-    out.push({ start: pos, end, bodyStart, headerType: message.headerType, message });
+    out.push({
+      start: pos,
+      end,
+      metaStart: meta.start,
+      metaEnd: meta.end,
+      bodyStart,
+      headerType: message.headerType,
+      message,
+    });
     pos = end;
   }
   if (pos !== bytes.length)
