@@ -1,7 +1,12 @@
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { FlightClient, FlightInvalidArgumentError } from '@sediment/flight';
+import { readCommittedFiles } from '@sediment/lake';
+import { LocalFsStore } from '@sediment/object-store';
 import { afterEach, describe, expect, test } from 'vitest';
-import { HOUR } from '../../../test/support/otlp-workload.js';
 import { withLakeDuckDB } from '../../../test/support/lake-duckdb.js';
+import { HOUR } from '../../../test/support/otlp-workload.js';
 import { createWriter, type Writer } from '../src/index.js';
 import { put, requestPuts, storeCases, type TablePut, testWriterConfig } from './support.js';
 
@@ -72,6 +77,41 @@ describe.each(cases)('writer on $name', ({ open: openStore }) => {
       /sediment_writer_puts_total\{table="spans",outcome="ok",service="writer"\} \d+/,
     );
     expect(metrics).toMatch(/sediment_compaction_rows_total\{table="logs",service="writer"\} \d+/);
+  });
+});
+
+describe('writer Parquet string encoding (SEDIMENT_PARQUET_STRING_ENCODING)', () => {
+  test('delta-length by default, PLAIN when configured; both read back exactly', async () => {
+    const seen: Record<string, string> = {};
+    for (const encoding of ['default', 'plain'] as const) {
+      const store = new LocalFsStore({
+        root: await mkdtemp(path.join(tmpdir(), 'sediment-writer-enc-')),
+      });
+      const env: Record<string, string> = { SEDIMENT_MAX_FILE_AGE: '1h' };
+      if (encoding === 'plain') env.SEDIMENT_PARQUET_STRING_ENCODING = 'plain';
+      const writer = await createWriter(testWriterConfig(env), { store });
+      open.push(writer);
+      const client = new FlightClient({ targets: [`127.0.0.1:${writer.flightPort}`] });
+      open.push(client);
+      const puts = requestPuts('traces', { request: 1, rows: 50, startNs: T0, spreadNs: 1_000n });
+      for (const p of puts) await put(client, p);
+      expect((await writer.drain()).clean).toBe(true);
+      const files = await readCommittedFiles(store, 'lake', { table: 'spans' });
+      expect(files.length).toBe(1);
+      await withLakeDuckDB(store, 'lake', async (query) => {
+        const [row] = await query(
+          `SELECT string_agg(DISTINCT encodings, ',') AS enc FROM parquet_metadata('${path.join(store.root, files[0]!.key)}') WHERE path_in_schema = 'trace_id'`,
+        );
+        seen[encoding] = String(row!.enc);
+        const [counts] = await query('SELECT count(DISTINCT span_id)::INT AS n FROM spans');
+        expect(counts!.n).toBe(50);
+      });
+    }
+    expect(seen.default).toContain('DELTA_LENGTH_BYTE_ARRAY');
+    expect(seen.plain).not.toContain('DELTA');
+    expect(() => testWriterConfig({ SEDIMENT_PARQUET_STRING_ENCODING: 'utf16' })).toThrow(
+      /SEDIMENT_PARQUET_STRING_ENCODING/,
+    );
   });
 });
 
