@@ -41,7 +41,7 @@ import { ByteSink } from './byte-sink.js';
 import { encodeDeltaBinaryPacked } from './delta-binary-packed.js';
 import { messageMetadata } from './ipc.js';
 import { readIpcBatches } from './ipc-reader.js';
-import { bitWidthOf, encodeRleHybrid } from './rle-hybrid.js';
+import { bitWidthOf, encodeRleHybrid, sameTo } from './rle-hybrid.js';
 import { ThriftWriter, TType } from './thrift-compact.js';
 
 /**
@@ -673,6 +673,51 @@ interface ChunkMeta {
   stats: { nulls: number; min?: Uint8Array; max?: Uint8Array };
 }
 
+/** One page of a map key column, as its value column reuses it. */
+interface SharedPage {
+  readonly levels: number;
+  /** Repetition levels as written in the key's page (length-prefixed RLE). */
+  readonly rep: Uint8Array;
+  /** The key's definition levels, a byte each. */
+  readonly defs: Uint8Array;
+  /** The page's entries: (segment index, start, end) triples. */
+  readonly ranges: readonly number[];
+}
+
+interface SharedLevels {
+  readonly value: Leaf;
+  readonly segments: readonly Segment[];
+  readonly pages: readonly SharedPage[];
+}
+
+/**
+ * `next` when it is the string value column of map key column `key` and never null in
+ * these rows, so that both have the same levels but for the value's own definition
+ * level (the value is written from the key's pages, `#writeSharedValues`).
+ */
+function mapValueSibling(
+  key: Leaf,
+  next: Leaf | undefined,
+  batches: readonly Data[],
+  segments: readonly Segment[],
+): Leaf | undefined {
+  if (!key.mapKey || key.kind !== 'utf8' || !next || next.kind !== 'utf8') return undefined;
+  if (next.top !== key.top || next.steps.length !== key.steps.length) return undefined;
+  const n = key.steps.length;
+  // Same path down to the map's entries (shared step objects), then key 0 vs value 1.
+  for (let k = 0; k < n - 2; k++) if (next.steps[k] !== key.steps[k]) return undefined;
+  if (key.steps[n - 2]!.child !== 0 || next.steps[n - 2]!.child !== 1) return undefined;
+  if (key.steps[n - 1]!.nullable || next.maxRep !== key.maxRep) return undefined;
+  const valueNullable = next.steps[n - 1]!.nullable;
+  if (next.maxDef !== key.maxDef + (valueNullable ? 1 : 0)) return undefined;
+  if (valueNullable) {
+    for (const seg of segments) {
+      if (leafData(next, batches[seg.batch]!.children[next.top]!).nullCount > 0) return undefined;
+    }
+  }
+  return next;
+}
+
 interface RowGroupMeta {
   readonly rows: number;
   readonly offset: number;
@@ -702,6 +747,9 @@ export class ParquetWriter {
   readonly #stats = new Stats();
   // per-page typed scratch for bools / dictionary indices
   #small = new Int32Array(1 << 16);
+  /** A map key's pages kept for its value column (the next leaf). */
+  #shared: SharedLevels | undefined;
+  #sharedDefs = new Uint8Array(1 << 16);
   /** One block of DELTA_BINARY_PACKED deltas. */
   readonly #deltas = new Int32Array(128);
   #bools = new Uint8Array(1 << 16);
@@ -763,9 +811,30 @@ export class ParquetWriter {
       for (const s of segments) rows += s.end - s.start;
       const chunks: ChunkMeta[] = [];
       const offset = out.pos;
-      for (const leaf of plan.leaves) {
+      const leaves = plan.leaves;
+      for (let i = 0; i < leaves.length; i++) {
+        const leaf = leaves[i]!;
+        const shared = this.#shared;
+        this.#shared = undefined;
+        if (shared && shared.value === leaf && shared.segments === segments) {
+          chunks.push(this.#writeSharedValues(out, leaf, batches, segments, level, shared));
+          continue;
+        }
+        const sibling = deltaStrings
+          ? mapValueSibling(leaf, leaves[i + 1], batches, segments)
+          : undefined;
         chunks.push(
-          this.#writeChunk(out, leaf, batches, segments, level, pageBytes, minMax, deltaStrings),
+          this.#writeChunk(
+            out,
+            leaf,
+            batches,
+            segments,
+            level,
+            pageBytes,
+            minMax,
+            deltaStrings,
+            sibling,
+          ),
         );
       }
       rowGroups.push({ rows, offset, chunks });
@@ -787,6 +856,7 @@ export class ParquetWriter {
     pageBytes: number,
     minMax: boolean,
     deltaStrings: boolean,
+    sibling?: Leaf,
   ): ChunkMeta {
     const chunk: ChunkMeta = {
       leaf,
@@ -824,6 +894,12 @@ export class ParquetWriter {
     sc.reset();
     values.reset();
     let pageValues = 0; // non-null values in the page (bools / dictionary indices)
+    // A map key whose value column shares its levels: its pages are kept for the value
+    // (repetition levels as written, definition levels, value ranges), and a page also
+    // ends when the values' bytes would fill one.
+    const shared: SharedPage[] | undefined = sibling ? [] : undefined;
+    let sharedRanges: number[] = [];
+    let sharedBytes = 0;
 
     // Dictionary columns: unify the batches' dictionaries for this chunk.
     let dict: ChunkDictionary | undefined;
@@ -848,6 +924,16 @@ export class ParquetWriter {
       const body = this.#page;
       body.reset();
       if (leaf.maxRep > 0) levelsInto(body, this.#levels, sc.rep, sc.levels, leaf.maxRep);
+      if (shared) {
+        shared.push({
+          levels: sc.levels,
+          rep: body.buf.slice(0, body.pos),
+          defs: sc.def.slice(0, sc.levels),
+          ranges: sharedRanges,
+        });
+        sharedRanges = [];
+        sharedBytes = 0;
+      }
       if (leaf.maxDef > 0) levelsInto(body, this.#levels, sc.def, sc.levels, leaf.maxDef);
       if (leaf.kind === 'bool') {
         packBools(body, this.#bools, pageValues);
@@ -868,10 +954,14 @@ export class ParquetWriter {
       pageValues = 0;
     };
 
-    for (const seg of segments) {
+    for (let si = 0; si < segments.length; si++) {
+      const seg = segments[si]!;
       const top = batches[seg.batch]!.children[leaf.top]!;
       const ld = leafData(leaf, top);
       const remap = dict?.remaps.get(seg.batch);
+      const siblingOffsets = sibling
+        ? (leafData(sibling, top).valueOffsets as Int32Array)
+        : undefined;
       for (let r0 = seg.start; r0 < seg.end; r0 += SLICE_ROWS) {
         const r1 = Math.min(seg.end, r0 + SLICE_ROWS);
         const before = sc.nRanges;
@@ -879,6 +969,14 @@ export class ParquetWriter {
         const levelsBefore = sc.levels;
         walk(sc, leaf.steps, 0, top, r0, r1, 0, 0, 0);
         stats.nulls += sc.levels - levelsBefore - (sc.values - valuesBefore);
+        if (siblingOffsets) {
+          for (let k = before; k < sc.nRanges; k++) {
+            const a = sc.ranges[2 * k]!;
+            const b = sc.ranges[2 * k + 1]!;
+            sharedRanges.push(si, a, b);
+            sharedBytes += siblingOffsets[b]! - siblingOffsets[a]! + 4 * (b - a);
+          }
+        }
         // values of this slice: ranges [before, nRanges)
         if (leaf.kind === 'bool') {
           pageValues = this.#gatherBools(ld, sc, before, pageValues, wantMinMax);
@@ -901,6 +999,7 @@ export class ParquetWriter {
                 pageBytes,
                 minMax,
                 deltaStrings,
+                sibling,
               );
             } finally {
               this.#plainOnly = false;
@@ -913,10 +1012,17 @@ export class ParquetWriter {
         }
         // ranges are only needed per slice
         sc.nRanges = 0;
-        if (values.pos + sc.levels >= pageBytes || pageValues * 4 >= pageBytes) flush();
+        if (
+          values.pos + sc.levels >= pageBytes ||
+          pageValues * 4 >= pageBytes ||
+          sharedBytes + sc.levels >= pageBytes
+        )
+          flush();
       }
     }
     flush();
+    if (shared && sibling && shared.length > 0)
+      this.#shared = { value: sibling, segments, pages: shared };
     if (chunk.dataPageOffset < 0) {
       // No rows at all: an empty page keeps the chunk well-formed.
       chunk.dataPageOffset = target.pos;
@@ -943,6 +1049,89 @@ export class ParquetWriter {
       }
     }
     return chunk;
+  }
+
+  /**
+   * A map's value column written with the levels its key column kept (`#shared`): the
+   * same pages, the repetition levels as the key wrote them, the definition levels one
+   * higher where an entry is present (the value is optional, never null here), and the
+   * value strings of the key's ranges, DELTA_LENGTH_BYTE_ARRAY.
+   */
+  #writeSharedValues(
+    out: ByteSink,
+    leaf: Leaf,
+    batches: readonly Data[],
+    segments: readonly Segment[],
+    level: number,
+    shared: SharedLevels,
+  ): ChunkMeta {
+    const chunk: ChunkMeta = {
+      leaf,
+      encodings: [ENC_DELTA_LENGTH_BYTE_ARRAY, ENC_RLE],
+      valueEncoding: ENC_DELTA_LENGTH_BYTE_ARRAY,
+      numValues: 0,
+      uncompressed: 0,
+      compressed: 0,
+      dataPageOffset: -1,
+      dictPageOffset: -1,
+      stats: { nulls: 0 },
+    };
+    const values = this.#values;
+    const body = this.#page;
+    const keyMax = leaf.steps.at(-1)!.nullable ? leaf.maxDef - 1 : leaf.maxDef;
+    const data = segments.map((seg) => leafData(leaf, batches[seg.batch]!.children[leaf.top]!));
+    for (const page of shared.pages) {
+      values.reset();
+      let n = 0;
+      const r = page.ranges;
+      for (let k = 0; k < r.length; k += 3) {
+        const ld = data[r[k]!]!;
+        const offsets = ld.valueOffsets as Int32Array;
+        const bytes = ld.values as Uint8Array;
+        const a = r[k + 1]!;
+        const b = r[k + 2]!;
+        const s = offsets[a]!;
+        const e = offsets[b]!;
+        values.ensure(e - s);
+        values.buf.set(bytes.subarray(s, e), values.pos);
+        values.pos += e - s;
+        const dst = this.#intScratch(n, b - a);
+        let prev = s;
+        for (let i = a; i < b; i++) {
+          const next = offsets[i + 1]!;
+          dst[n++] = next - prev;
+          prev = next;
+        }
+      }
+      body.reset();
+      body.bytes(page.rep);
+      const defs =
+        leaf.maxDef === keyMax ? page.defs : this.#valueDefs(page.defs, page.levels, keyMax);
+      levelsInto(body, this.#levels, defs, page.levels, leaf.maxDef);
+      encodeDeltaBinaryPacked(body, this.#small, n, this.#deltas);
+      body.bytes(values.view());
+      if (chunk.dataPageOffset < 0) chunk.dataPageOffset = out.pos;
+      chunk.numValues += page.levels;
+      chunk.stats.nulls += page.levels - n;
+      this.#emitPage(out, chunk, body.view(), level, PAGE_DATA, page.levels);
+    }
+    return chunk;
+  }
+
+  /** Definition levels of a map's optional value from its key's: one more where present. */
+  #valueDefs(keyDefs: Uint8Array, n: number, keyMax: number): Uint8Array {
+    if (this.#sharedDefs.length < n)
+      this.#sharedDefs = new Uint8Array(Math.max(n, 2 * this.#sharedDefs.length));
+    const defs = this.#sharedDefs;
+    if (sameTo(keyDefs, n, keyMax) === n) {
+      defs.fill(keyMax + 1, 0, n);
+      return defs;
+    }
+    for (let i = 0; i < n; i++) {
+      const d = keyDefs[i]!;
+      defs[i] = d === keyMax ? d + 1 : d;
+    }
+    return defs;
   }
 
   /** Dictionary ids of the values in ranges [from, nRanges); -1 when the dictionary overflows. */

@@ -111,7 +111,7 @@ function encodeBytes(
 }
 
 /** How many of `values[0, n)` equal `v` from the start; bytes are compared by fours. */
-function sameTo(values: Uint8Array | Int32Array, n: number, v: number): number {
+export function sameTo(values: Uint8Array | Int32Array, n: number, v: number): number {
   let i = 0;
   if (values instanceof Uint8Array && n >= 64) {
     while (i < n && ((values.byteOffset + i) & 3) !== 0) {
