@@ -18,7 +18,8 @@
  *   dictionaries unified, or built as the keys come) and RLE_DICTIONARY indices; a chunk
  *   whose dictionary would exceed 64k values or 1 MiB is written with plain values;
  * - zstd (level 1 by default) per page, pages of about `dataPageBytes`, split only at
- *   row boundaries;
+ *   row boundaries; a map's key and (string, never null) value columns are split at the
+ *   same rows, and the value column reuses the key column's levels;
  * - column-chunk statistics (null count for every leaf; exact min/max for leaves
  *   outside lists and maps, with unsigned order for unsigned integers, NaN ignored for
  *   floats, strings only when both bounds are ≤ 64 bytes), `TypeDefinedOrder` column
