@@ -210,7 +210,18 @@ async function handleExport(
     if (retryDelayMs !== undefined) {
       reply.header('retry-after', String(Math.max(1, Math.ceil(retryDelayMs / 1000))));
     }
-    if (status === 413 || status === 401 || status === 415 || !req.raw.complete) {
+    // Refused before the body was all in. A retryable refusal (the in-flight limit) keeps
+    // reading the rest, discarded, on an open connection: closing it while the client is
+    // still sending reaches the client, as often as not, as a reset (EPIPE) instead of the
+    // 503 — a network error with no retry delay. The others close the connection.
+    const unread = !req.raw.complete;
+    if (unread && retryDelayMs !== undefined) discardRest(req.raw);
+    if (
+      status === 413 ||
+      status === 401 ||
+      status === 415 ||
+      (unread && retryDelayMs === undefined)
+    ) {
       // The body was not (fully) read: do not keep a connection with unread bytes.
       reply.header('connection', 'close');
     }
@@ -311,4 +322,11 @@ function answerClientError(err: Error & { code?: string }, socket: Socket): void
   const timer = setTimeout(() => socket.destroy(), 5_000);
   timer.unref();
   socket.once('close', () => clearTimeout(timer));
+}
+
+/** Reads and discards what is left of a request body (the request timeout bounds it). */
+function discardRest(stream: IncomingMessage): void {
+  if (stream.destroyed) return;
+  stream.on('error', () => {});
+  stream.resume();
 }

@@ -467,6 +467,38 @@ describe('the in-flight bound covers bodies while they are read', () => {
     );
     expect(second.responses.map((r) => r.status)).toEqual([503]);
     expect(second.responses[0]!.headers['retry-after']).toBe('2');
+    // The refused body is read to its end and discarded on an open connection: a client
+    // still sending gets the 503, not a reset (EPIPE), and the connection serves on.
+    expect(second.responses[0]!.headers.connection).not.toBe('close');
+    const small = Buffer.from(body());
+    const reused = await rawHttpExchange(
+      acceptor.httpPort,
+      [
+        rawRequest(
+          'POST',
+          '/v1/logs',
+          [
+            ['Host', 'x'],
+            ['Content-Type', 'application/x-protobuf'],
+            ['Content-Length', String(200 * 1024)],
+          ],
+          Buffer.alloc(200 * 1024),
+        ),
+        rawRequest(
+          'POST',
+          '/v1/traces',
+          [
+            ['Host', 'x'],
+            ['Content-Type', 'application/x-protobuf'],
+            ['Content-Length', String(small.byteLength)],
+          ],
+          small,
+        ),
+      ],
+      { timeoutMs: 10_000, expect: 2 },
+    );
+    expect(reused.responses.map((r) => r.status)).toEqual([503, 200]);
+    expect(reused.reset).toBe(false);
     // gRPC: a message arriving while the bound is held is refused the same way.
     const viaGrpc = await rawGrpcCall(acceptor.grpcPort, GRPC_PATHS.logs, Buffer.alloc(100 * 1024));
     expect(viaGrpc.grpcStatus).toBe(Code.UNAVAILABLE);
