@@ -45,22 +45,36 @@ export function encodeRleHybrid(
     const v = values[i]!;
     let j = i + 1;
     while (j < n && values[j] === v) j++;
-    if (j - i >= minRun) {
-      let start = i;
-      const lit = start - pending;
-      if (lit % 8 !== 0) start += 8 - (lit % 8);
-      // Still long enough after topping the literals up to a whole group: an RLE run.
-      // Shorter ones stay literals (a run of 13 in a period of 14 would otherwise cost
-      // four bytes per period where bit-packing costs under two).
-      if (j - start >= minRun) {
-        if (start > pending) bitPack(out, values, pending, start, bitWidth);
-        rleRun(out, v, j - start, byteWidth);
-        pending = j;
-      }
-    }
+    if (j - i >= minRun) pending = emitRun(out, values, pending, i, j, bitWidth, byteWidth, minRun);
     i = j;
   }
   if (pending < n) bitPack(out, values, pending, n, bitWidth);
+}
+
+/**
+ * The maximal run `values[s, e)` (at least `minRun` long), with literals pending from
+ * `pending`: the literals are topped up to a whole group of 8, and if what is left of
+ * the run is still `minRun` long, they are bit-packed and the run becomes an RLE run.
+ * Shorter ones stay literals (a run of 13 in a period of 14 would otherwise cost four
+ * bytes per period where bit-packing costs under two). Returns the new `pending`.
+ */
+function emitRun(
+  out: ByteSink,
+  values: Uint8Array | Int32Array,
+  pending: number,
+  s: number,
+  e: number,
+  bitWidth: number,
+  byteWidth: number,
+  minRun: number,
+): number {
+  let start = s;
+  const lit = start - pending;
+  if (lit % 8 !== 0) start += 8 - (lit % 8);
+  if (e - start < minRun) return pending;
+  if (start > pending) bitPack(out, values, pending, start, bitWidth);
+  rleRun(out, values[s]!, e - start, byteWidth);
+  return e;
 }
 
 /**
@@ -95,16 +109,7 @@ function encodeBytes(
     while (s > pending && values[s - 1] === v) s--;
     let e = 4 * w2;
     while (e < n && values[e] === v) e++;
-    if (e - s >= minRun) {
-      let start = s;
-      const lit = start - pending;
-      if (lit % 8 !== 0) start += 8 - (lit % 8);
-      if (e - start >= minRun) {
-        if (start > pending) bitPack(out, values, pending, start, bitWidth);
-        rleRun(out, v, e - start, byteWidth);
-        pending = e;
-      }
-    }
+    if (e - s >= minRun) pending = emitRun(out, values, pending, s, e, bitWidth, byteWidth, minRun);
     w = w2;
   }
   if (pending < n) bitPack(out, values, pending, n, bitWidth);
@@ -253,48 +258,8 @@ function bitPack(
     out.pos = p;
     return;
   }
-  if (bitWidth === 1) {
-    const full = from + ((to - from) & ~7);
-    let idx = from;
-    for (; idx < full; idx += 8) {
-      b[p++] =
-        values[idx]! |
-        (values[idx + 1]! << 1) |
-        (values[idx + 2]! << 2) |
-        (values[idx + 3]! << 3) |
-        (values[idx + 4]! << 4) |
-        (values[idx + 5]! << 5) |
-        (values[idx + 6]! << 6) |
-        (values[idx + 7]! << 7);
-    }
-    if (idx < to) {
-      let byte = 0;
-      for (let k = 0; idx + k < to; k++) byte |= values[idx + k]! << k;
-      b[p++] = byte;
-    }
-    out.pos = p;
-    return;
-  }
-  if (bitWidth === 2) {
-    // Four values per byte (repetition levels of lists in lists, most definition levels).
-    const full = from + ((to - from) & ~3);
-    let idx = from;
-    for (; idx < full; idx += 4) {
-      b[p++] =
-        values[idx]! | (values[idx + 1]! << 2) | (values[idx + 2]! << 4) | (values[idx + 3]! << 6);
-    }
-    if (idx < to) {
-      let byte = 0;
-      for (let k = 0; idx + k < to; k++) byte |= values[idx + k]! << (2 * k);
-      b[p++] = byte;
-    }
-    // Zero padding up to the last group's end.
-    const end = out.pos + bytes;
-    while (p < end) b[p++] = 0;
-    out.pos = p;
-    return;
-  }
   if (bitWidth <= 8) {
+    // Dictionary indices (and levels wider than 2 bits).
     out.pos = packGroups(b, p, values, from, to, bitWidth);
     return;
   }
