@@ -674,6 +674,21 @@ interface ChunkMeta {
   stats: { nulls: number; min?: Uint8Array; max?: Uint8Array };
 }
 
+/** An empty chunk whose data pages hold `valueEncoding` values (levels: RLE). */
+function newChunk(leaf: Leaf, valueEncoding: number): ChunkMeta {
+  return {
+    leaf,
+    encodings: [valueEncoding, ENC_RLE],
+    valueEncoding,
+    numValues: 0,
+    uncompressed: 0,
+    compressed: 0,
+    dataPageOffset: -1,
+    dictPageOffset: -1,
+    stats: { nulls: 0 },
+  };
+}
+
 /** One page of a map key column, as its value column reuses it. */
 interface SharedPage {
   readonly levels: number;
@@ -687,7 +702,6 @@ interface SharedPage {
 
 interface SharedLevels {
   readonly value: Leaf;
-  readonly segments: readonly Segment[];
   readonly pages: readonly SharedPage[];
 }
 
@@ -817,7 +831,7 @@ export class ParquetWriter {
         const leaf = leaves[i]!;
         const shared = this.#shared;
         this.#shared = undefined;
-        if (shared && shared.value === leaf && shared.segments === segments) {
+        if (shared?.value === leaf) {
           chunks.push(this.#writeSharedValues(out, leaf, batches, segments, level, shared));
           continue;
         }
@@ -859,33 +873,19 @@ export class ParquetWriter {
     deltaStrings: boolean,
     sibling?: Leaf,
   ): ChunkMeta {
-    const chunk: ChunkMeta = {
-      leaf,
-      encodings: [ENC_PLAIN, ENC_RLE],
-      valueEncoding: ENC_PLAIN,
-      numValues: 0,
-      uncompressed: 0,
-      compressed: 0,
-      dataPageOffset: -1,
-      dictPageOffset: -1,
-      stats: { nulls: 0 },
-    };
     // Map keys (attribute names) get a dictionary built on the fly: pages go to a side
     // buffer until the dictionary page that must precede them is known. A chunk with
-    // too many distinct keys is written again, PLAIN.
+    // too many distinct keys is written again, without it.
     const dyn = leaf.mapKey && leaf.kind === 'utf8' && !this.#plainOnly ? this.#keys : undefined;
+    // Other strings: lengths delta-packed, bytes copied a range at a time.
+    const delta = deltaStrings && leaf.kind === 'utf8' && !dyn;
+    const chunk = newChunk(leaf, delta ? ENC_DELTA_LENGTH_BYTE_ARRAY : ENC_PLAIN);
     const target = dyn ? this.#chunkBuf : out;
     if (dyn) {
       dyn.reset();
       target.reset();
-      chunk.encodings.push(ENC_RLE_DICTIONARY);
+      chunk.encodings.push(ENC_RLE_DICTIONARY); // (PLAIN: the dictionary page)
       chunk.valueEncoding = ENC_RLE_DICTIONARY;
-    }
-    // Other strings: lengths delta-packed, bytes copied a range at a time.
-    const delta = deltaStrings && leaf.kind === 'utf8' && !dyn;
-    if (delta) {
-      chunk.encodings[0] = ENC_DELTA_LENGTH_BYTE_ARRAY;
-      chunk.valueEncoding = ENC_DELTA_LENGTH_BYTE_ARRAY;
     }
     const stats = this.#stats;
     stats.reset();
@@ -1022,8 +1022,7 @@ export class ParquetWriter {
       }
     }
     flush();
-    if (shared && sibling && shared.length > 0)
-      this.#shared = { value: sibling, segments, pages: shared };
+    if (sibling && shared!.length > 0) this.#shared = { value: sibling, pages: shared! };
     if (chunk.dataPageOffset < 0) {
       // No rows at all: an empty page keeps the chunk well-formed.
       chunk.dataPageOffset = target.pos;
@@ -1066,17 +1065,7 @@ export class ParquetWriter {
     level: number,
     shared: SharedLevels,
   ): ChunkMeta {
-    const chunk: ChunkMeta = {
-      leaf,
-      encodings: [ENC_DELTA_LENGTH_BYTE_ARRAY, ENC_RLE],
-      valueEncoding: ENC_DELTA_LENGTH_BYTE_ARRAY,
-      numValues: 0,
-      uncompressed: 0,
-      compressed: 0,
-      dataPageOffset: -1,
-      dictPageOffset: -1,
-      stats: { nulls: 0 },
-    };
+    const chunk = newChunk(leaf, ENC_DELTA_LENGTH_BYTE_ARRAY);
     const values = this.#values;
     const body = this.#page;
     const keyMax = leaf.steps.at(-1)!.nullable ? leaf.maxDef - 1 : leaf.maxDef;
@@ -1087,22 +1076,9 @@ export class ParquetWriter {
       const r = page.ranges;
       for (let k = 0; k < r.length; k += 3) {
         const ld = data[r[k]!]!;
-        const offsets = ld.valueOffsets as Int32Array;
-        const bytes = ld.values as Uint8Array;
         const a = r[k + 1]!;
         const b = r[k + 2]!;
-        const s = offsets[a]!;
-        const e = offsets[b]!;
-        values.ensure(e - s);
-        values.buf.set(bytes.subarray(s, e), values.pos);
-        values.pos += e - s;
-        const dst = this.#intScratch(n, b - a);
-        let prev = s;
-        for (let i = a; i < b; i++) {
-          const next = offsets[i + 1]!;
-          dst[n++] = next - prev;
-          prev = next;
-        }
+        n = this.#appendStrings(ld, a, b, this.#intScratch(n, b - a), n, undefined);
       }
       body.reset();
       body.bytes(page.rep);
@@ -1155,26 +1131,40 @@ export class ParquetWriter {
    * buffer, one copy per range, and their lengths into the page's integer scratch.
    */
   #gatherStrings(ld: Data, sc: Scratch, from: number, n: number, mm: boolean): number {
-    const offsets = ld.valueOffsets as Int32Array;
-    const data = ld.values as Uint8Array;
     const dst = this.#intScratch(n, sc.values);
-    const values = this.#values;
     const stats = mm ? this.#stats : undefined;
     for (let k = from; k < sc.nRanges; k++) {
-      const a = sc.ranges[2 * k]!;
-      const b = sc.ranges[2 * k + 1]!;
-      const s = offsets[a]!;
-      const e = offsets[b]!;
-      values.ensure(e - s);
-      values.buf.set(data.subarray(s, e), values.pos);
-      values.pos += e - s;
-      let prev = s;
-      for (let i = a; i < b; i++) {
-        const next = offsets[i + 1]!;
-        dst[n++] = next - prev;
-        if (stats) stringStat(stats, data, prev, next);
-        prev = next;
-      }
+      n = this.#appendStrings(ld, sc.ranges[2 * k]!, sc.ranges[2 * k + 1]!, dst, n, stats);
+    }
+    return n;
+  }
+
+  /**
+   * Strings [a, b) of Utf8 `ld`: their bytes appended to the value buffer in one copy,
+   * their lengths to `dst` from `n` on (the new `n` is returned); `stats` takes each.
+   */
+  #appendStrings(
+    ld: Data,
+    a: number,
+    b: number,
+    dst: Int32Array,
+    n: number,
+    stats: Stats | undefined,
+  ): number {
+    const offsets = ld.valueOffsets as Int32Array;
+    const data = ld.values as Uint8Array;
+    const values = this.#values;
+    const s = offsets[a]!;
+    const e = offsets[b]!;
+    values.ensure(e - s);
+    values.buf.set(data.subarray(s, e), values.pos);
+    values.pos += e - s;
+    let prev = s;
+    for (let i = a; i < b; i++) {
+      const next = offsets[i + 1]!;
+      dst[n++] = next - prev;
+      if (stats) stringStat(stats, data, prev, next);
+      prev = next;
     }
     return n;
   }
@@ -1334,14 +1324,7 @@ export class KeyDictionary {
       if (guess >= 0) {
         const a = this.#starts[guess]!;
         if (this.#starts[guess + 1]! - a === len) {
-          const mine = this.#view;
-          let t = 0;
-          while (t + 4 <= len && mine.getInt32(a + t) === view.getInt32(s + t)) t += 4;
-          if (t + 4 > len) {
-            const bytes = this.#bytes.buf;
-            while (t < len && bytes[a + t] === data[s + t]) t++;
-          }
-          if (t === len) {
+          if (sameBytes(this.#view, a, view, s, len)) {
             this.#prev = guess;
             return guess;
           }
@@ -1393,11 +1376,7 @@ export class KeyDictionary {
         if (r > 1) {
           const s = offsets[i]!;
           const len = offsets[i + r]! - s;
-          const g = starts[first]!;
-          let t = 0;
-          while (t + 4 <= len && mine.getInt32(g + t) === view.getInt32(s + t)) t += 4;
-          while (t < len && mine.getUint8(g + t) === data[s + t]) t++;
-          if (t === len) {
+          if (sameBytes(mine, starts[first]!, view, s, len)) {
             for (let k = 0; k < r; k++) dst[n++] = first + k;
             prev = first + r - 1;
             i += r - 1;
@@ -1411,15 +1390,10 @@ export class KeyDictionary {
       const guess = prev >= 0 ? next[prev]! : -1;
       if (guess >= 0) {
         const g = starts[guess]!;
-        if (starts[guess + 1]! - g === len) {
-          let t = 0;
-          while (t + 4 <= len && mine.getInt32(g + t) === view.getInt32(s + t)) t += 4;
-          while (t < len && mine.getUint8(g + t) === data[s + t]) t++;
-          if (t === len) {
-            dst[n++] = guess;
-            prev = guess;
-            continue;
-          }
+        if (starts[guess + 1]! - g === len && sameBytes(mine, g, view, s, len)) {
+          dst[n++] = guess;
+          prev = guess;
+          continue;
         }
       }
       this.#prev = prev;
@@ -1504,6 +1478,14 @@ export class KeyDictionary {
       out.bytes(bytes.subarray(a, b));
     }
   }
+}
+
+/** Whether `len` bytes at `a` in `x` equal those at `b` in `y`, compared four at a time. */
+function sameBytes(x: DataView, a: number, y: DataView, b: number, len: number): boolean {
+  let t = 0;
+  while (t + 4 <= len && x.getInt32(a + t) === y.getInt32(b + t)) t += 4;
+  while (t < len && x.getUint8(a + t) === y.getUint8(b + t)) t++;
+  return t === len;
 }
 
 /** The first message (the schema) of an IPC stream, with its prefix and padding. */
