@@ -126,6 +126,14 @@ async function duckEncodings(bytes: Uint8Array): Promise<Map<string, string>> {
   }
 }
 
+/** A reproducible random source in [0, 1) (a linear congruential generator). */
+function seededRandom(seed: number): () => number {
+  return () => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return seed / 0x80000000;
+  };
+}
+
 const H = 3_600_000_000_000n;
 describe('ParquetWriter (sediment writer)', () => {
   for (const [name, gen] of Object.entries(TABLE_GENERATORS))
@@ -397,11 +405,7 @@ describe('map-key dictionary', () => {
   };
 
   it('gives equal keys one id and different keys dense distinct ids, whatever their order', () => {
-    let seed = 11;
-    const rand = () => {
-      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
-      return seed / 0x80000000;
-    };
+    const rand = seededRandom(11);
     // 1,500 distinct keys (past the 256- and 512-entry growth steps), many of them
     // prefixes of others; rows mostly repeat one order (the guess is right), sometimes
     // skip, swap or add a key (the guess is wrong and the hash decides).
@@ -463,11 +467,7 @@ describe('map-key dictionary', () => {
 
 describe('RLE / bit-packing hybrid', () => {
   it('round-trips random runs and literals at every width up to 16', () => {
-    let seed = 7;
-    const rand = () => {
-      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
-      return seed / 0x80000000;
-    };
+    const rand = seededRandom(7);
     for (let width = 1; width <= 16; width++) {
       for (let trial = 0; trial < 20; trial++) {
         const n = 1 + Math.floor(rand() * 300);
@@ -487,11 +487,7 @@ describe('RLE / bit-packing hybrid', () => {
 
 describe('RLE / bit-packing hybrid on byte levels', () => {
   it('encodes byte arrays (found four at a time) exactly as the value-by-value path does', () => {
-    let seed = 3;
-    const rand = () => {
-      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
-      return seed / 0x80000000;
-    };
+    const rand = seededRandom(3);
     for (let width = 1; width <= 8; width++) {
       for (let trial = 0; trial < 60; trial++) {
         const n = 64 + Math.floor(rand() * (trial % 3 === 0 ? 3000 : 200));

@@ -447,22 +447,23 @@ describe('the in-flight bound covers bodies while they are read', () => {
       socket.write(Buffer.alloc(size));
       return socket;
     };
+    // A protobuf POST declaring `length` bytes and carrying `body`.
+    const post = (path: string, length: number, body: Uint8Array) =>
+      rawRequest(
+        'POST',
+        path,
+        [
+          ['Host', 'x'],
+          ['Content-Type', 'application/x-protobuf'],
+          ['Content-Length', String(length)],
+        ],
+        body,
+      );
     const first = hold(200 * 1024);
     await sleep(300);
     const second = await rawHttpExchange(
       acceptor.httpPort,
-      [
-        rawRequest(
-          'POST',
-          '/v1/logs',
-          [
-            ['Host', 'x'],
-            ['Content-Type', 'application/x-protobuf'],
-            ['Content-Length', String(200 * 1024 + 1000)],
-          ],
-          Buffer.alloc(200 * 1024),
-        ),
-      ],
+      [post('/v1/logs', 200 * 1024 + 1000, Buffer.alloc(200 * 1024))],
       { timeoutMs: 10_000 },
     );
     expect(second.responses.map((r) => r.status)).toEqual([503]);
@@ -474,26 +475,8 @@ describe('the in-flight bound covers bodies while they are read', () => {
     const reused = await rawHttpExchange(
       acceptor.httpPort,
       [
-        rawRequest(
-          'POST',
-          '/v1/logs',
-          [
-            ['Host', 'x'],
-            ['Content-Type', 'application/x-protobuf'],
-            ['Content-Length', String(200 * 1024)],
-          ],
-          Buffer.alloc(200 * 1024),
-        ),
-        rawRequest(
-          'POST',
-          '/v1/traces',
-          [
-            ['Host', 'x'],
-            ['Content-Type', 'application/x-protobuf'],
-            ['Content-Length', String(small.byteLength)],
-          ],
-          small,
-        ),
+        post('/v1/logs', 200 * 1024, Buffer.alloc(200 * 1024)),
+        post('/v1/traces', small.byteLength, small),
       ],
       { timeoutMs: 10_000, expect: 2 },
     );
