@@ -463,6 +463,49 @@ describe('map-key dictionary', () => {
       expect(dictionary.count).toBe(idOf.size);
     }
   });
+
+  it('gives the same ids through the period path as key by key, wherever a repeat breaks', () => {
+    const rand = seededRandom(23);
+    // Long stretches of rows repeating one key set (the period path copies ids), broken by
+    // rows whose keys differ in bytes only (same lengths: only the byte comparison sees
+    // it), in length, or in count, at random places; periods of 1 to 12 keys, empty keys.
+    const names = ['service.name', 'host.name', 'k8s.pod.name', 'a', '', 'b', 'http.route'];
+    const stream: string[] = [];
+    for (let stretch = 0; stretch < 60; stretch++) {
+      const width = 1 + Math.floor(rand() * 12);
+      const row = Array.from({ length: width }, (_, j) => names[(stretch + j) % names.length]!);
+      const rows = 1 + Math.floor(rand() * 400);
+      for (let r = 0; r < rows; r++) {
+        const x = rand();
+        if (x < 0.01) {
+          // Same lengths, one byte different.
+          const j = Math.floor(rand() * width);
+          const k = row[j]!;
+          stream.push(...row.slice(0, j), k ? `${k.slice(0, -1)}#` : '', ...row.slice(j + 1));
+        } else if (x < 0.02) stream.push(...row.slice(0, -1), `${row.at(-1)}.x`);
+        else if (x < 0.03) stream.push(...row.slice(1));
+        else stream.push(...row);
+      }
+    }
+    const { data, offsets } = column(stream);
+    const view = new DataView(data.buffer);
+    const int32Offsets = Int32Array.from(offsets);
+    const expected = new KeyDictionary();
+    const want = stream.map((_, i) => expected.id(data, view, offsets[i]!, offsets[i + 1]!));
+    for (const maxRange of [1, 7, 300, 5000, stream.length]) {
+      const dictionary = new KeyDictionary();
+      const ids = new Int32Array(stream.length);
+      let n = 0;
+      for (let a = 0; a < stream.length; ) {
+        const b = Math.min(stream.length, a + 1 + Math.floor(rand() * maxRange));
+        n = dictionary.ids(data, view, int32Offsets, a, b, ids, n);
+        a = b;
+      }
+      expect(n).toBe(stream.length);
+      expect(Array.from(ids), `ranges up to ${maxRange}`).toEqual(want);
+      expect(dictionary.count).toBe(expected.count);
+    }
+  });
 });
 
 describe('RLE / bit-packing hybrid', () => {
