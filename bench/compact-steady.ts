@@ -13,7 +13,7 @@
  * parquet-wasm, DuckDB, sediment, …) so load from other jobs hits all alike.
  *
  *   node scripts/run-ts.mjs bench/compact-steady.ts [--table spans|logs] [--entries 200]
- *     [--processes 2] [--warmup 8] [--runs 8] [--string-encoding delta-length|plain]
+ *     [--processes 2] [--warmup 8] [--runs 8] [--encoding delta|plain]
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
@@ -23,8 +23,8 @@ import { fileURLToPath } from 'node:url';
 import {
   Compactor,
   InlineParquetEncoder,
+  type ParquetEncoding,
   type ParquetWriterKind,
-  type StringEncoding,
   silentLogger,
 } from '@sediment/lake';
 import { MemoryStore } from '@sediment/object-store';
@@ -43,7 +43,7 @@ const ENTRIES = numberArg('entries', 200);
 const PROCESSES = numberArg('processes', 2);
 const WARMUP = numberArg('warmup', 8);
 const RUNS = numberArg('runs', 8);
-const STRING_ENCODING = stringArg('string-encoding', 'delta-length') as StringEncoding;
+const PARQUET_ENCODING = stringArg('encoding', 'delta') as ParquetEncoding;
 
 interface RunFigures {
   readonly wallMs: number;
@@ -103,7 +103,7 @@ async function compactorRuns(w: Workload, writer: ParquetWriterKind): Promise<Ru
       gcIntervalMs: 0,
       encoder,
       parquetWriter: writer,
-      stringEncoding: STRING_ENCODING,
+      parquetEncoding: PARQUET_ENCODING,
     });
     const c0 = process.cpuUsage();
     const t0 = performance.now();

@@ -51,7 +51,7 @@ import {
   type ParquetEncoder,
   WorkerParquetEncoder,
 } from './parquet-worker.js';
-import { STRING_ENCODINGS, type StringEncoding } from './parquet-writer.js';
+import { PARQUET_ENCODINGS, type ParquetEncoding } from './parquet-writer.js';
 import {
   isQueueFenced,
   isResumeOutOfRange,
@@ -163,11 +163,11 @@ export interface CompactorOptions {
   /** zstd level of the sediment writer's pages. Default 1 (the best speed/size point). */
   readonly zstdLevel?: number;
   /**
-   * The sediment writer's string encoding: `delta-length` (default;
-   * DELTA_LENGTH_BYTE_ARRAY, smaller and faster) or `plain`, for readers without the
-   * delta encodings (Spark before 3.3).
+   * The sediment writer's value encodings: `delta` (default; strings
+   * DELTA_LENGTH_BYTE_ARRAY, 64-bit integers and timestamps DELTA_BINARY_PACKED: smaller
+   * and faster) or `plain`, for readers without the delta encodings (Spark before 3.3).
    */
-  readonly stringEncoding?: StringEncoding;
+  readonly parquetEncoding?: ParquetEncoding;
   /** Object-store retries. Default 8 attempts, 50 ms doubling to 5 s. */
   readonly retry?: Partial<RetryPolicy>;
 }
@@ -219,7 +219,7 @@ interface ResolvedOptions {
   readonly retry: RetryPolicy;
   readonly parquetWriter: ParquetWriterKind;
   readonly zstdLevel: number;
-  readonly stringEncoding: StringEncoding;
+  readonly parquetEncoding: ParquetEncoding;
 }
 
 const MiB = 1024 * 1024;
@@ -265,15 +265,15 @@ export function resolveCompactorOptions(o: CompactorOptions): ResolvedOptions {
     retry: { ...DEFAULT_RETRY, ...o.retry },
     parquetWriter: parquetWriterOption(o.parquetWriter),
     zstdLevel: zstdLevelOption(o.zstdLevel),
-    stringEncoding: stringEncodingOption(o.stringEncoding),
+    parquetEncoding: parquetEncodingOption(o.parquetEncoding),
   });
 }
 
-function stringEncodingOption(v: StringEncoding | undefined): StringEncoding {
-  if (v === undefined || STRING_ENCODINGS.includes(v)) return v ?? 'delta-length';
+function parquetEncodingOption(v: ParquetEncoding | undefined): ParquetEncoding {
+  if (v === undefined || PARQUET_ENCODINGS.includes(v)) return v ?? 'delta';
   throw new InvalidConfigError(
-    'stringEncoding',
-    `must be one of ${STRING_ENCODINGS.join(', ')}, got ${String(v)}`,
+    'parquetEncoding',
+    `must be one of ${PARQUET_ENCODINGS.join(', ')}, got ${String(v)}`,
   );
 }
 
@@ -963,7 +963,7 @@ export class Compactor implements AsyncDisposable {
       dictionaryColumns: group.schema.dictionaryColumns,
       writer: this.#o.parquetWriter,
       zstdLevel: this.#o.zstdLevel,
-      stringEncoding: this.#o.stringEncoding,
+      parquetEncoding: this.#o.parquetEncoding,
       keyValueMetadata: new Map([
         ['sediment.table', group.table],
         ['sediment.round', roundId],

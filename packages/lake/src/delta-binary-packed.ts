@@ -118,3 +118,127 @@ function packMiniblock(
   }
   out.pos = p;
 }
+
+const TWO_32 = 4294967296;
+/** Deltas up to this magnitude are exact as doubles, and so are their differences. */
+const MAX_DELTA = 2 ** 52;
+
+/**
+ * Appends DELTA_BINARY_PACKED of the int64 values `words[2i]` (low) and `words[2i + 1]`
+ * (high), i in [0, n), to `out`; false, with nothing appended, when two neighbouring
+ * values are 2^52 or more apart (the deltas are computed as doubles: the page is then
+ * better PLAIN anyway). `deltas` is scratch of at least 128 entries.
+ */
+export function encodeDeltaBinaryPacked64(
+  out: ByteSink,
+  words: Int32Array,
+  n: number,
+  deltas: Float64Array,
+): boolean {
+  const mark = out.pos;
+  out.varint(BLOCK);
+  out.varint(MINIBLOCKS);
+  out.varint(n);
+  varint64(out, n > 0 ? zigzag64(words[0]!, words[1]!) : 0n);
+  for (let i = 1; i < n; i += BLOCK) {
+    const count = Math.min(BLOCK, n - i);
+    let min = Number.POSITIVE_INFINITY;
+    let max = Number.NEGATIVE_INFINITY;
+    let lo = words[2 * i - 2]! >>> 0;
+    let hi = words[2 * i - 1]!;
+    for (let k = 0; k < count; k++) {
+      const l = words[2 * (i + k)]! >>> 0;
+      const h = words[2 * (i + k) + 1]!;
+      const d = (h - hi) * TWO_32 + (l - lo);
+      lo = l;
+      hi = h;
+      deltas[k] = d;
+      if (d < min) min = d;
+      if (d > max) max = d;
+    }
+    if (min <= -MAX_DELTA || max >= MAX_DELTA) {
+      out.pos = mark;
+      return false;
+    }
+    out.varint(min >= 0 ? 2 * min : -2 * min - 1);
+    out.ensure(MINIBLOCKS);
+    const widthsAt = out.pos;
+    out.pos += MINIBLOCKS;
+    const minis = Math.ceil(count / MINI);
+    for (let k = 0; k < count; k++) deltas[k] = deltas[k]! - min;
+    deltas.fill(0, count, minis * MINI);
+    for (let m = 0; m < MINIBLOCKS; m++) {
+      let top = 0;
+      if (m < minis)
+        for (let k = m * MINI; k < (m + 1) * MINI; k++) top = Math.max(top, deltas[k]!);
+      const width = bitWidth53(top);
+      out.buf[widthsAt + m] = width; // (packing may have grown out.buf)
+      if (width > 0) packMiniblock64(out, deltas, m * MINI, width);
+    }
+  }
+  return true;
+}
+
+/** Bits needed for a non-negative integer below 2^53. */
+function bitWidth53(v: number): number {
+  if (v < TWO_32) return v === 0 ? 0 : 32 - Math.clz32(v);
+  return 64 - Math.clz32(Math.floor(v / TWO_32));
+}
+
+/**
+ * `values[from, from + 32)` (non-negative integers below 2^53) bit-packed at `width`
+ * (1..53), LSB first, as 32-bit words: a value wider than 32 bits goes in as its low word,
+ * then its high bits.
+ */
+function packMiniblock64(out: ByteSink, values: Float64Array, from: number, width: number): void {
+  out.ensure(4 * width);
+  const b = out.buf;
+  let p = out.pos;
+  let acc = 0;
+  let bits = 0;
+  const wide = width > 32;
+  const w = wide ? width - 32 : width;
+  for (let i = from; i < from + MINI; i++) {
+    const x = values[i]!;
+    if (wide) {
+      // The low word: exactly 32 bits, so one word is completed and `bits` is unchanged.
+      const v = x >>> 0;
+      acc |= v << bits;
+      b[p] = acc;
+      b[p + 1] = acc >>> 8;
+      b[p + 2] = acc >>> 16;
+      b[p + 3] = acc >>> 24;
+      p += 4;
+      acc = bits === 0 ? 0 : v >>> (32 - bits);
+    }
+    // The (remaining) `w` bits.
+    const v = wide ? Math.floor(x / TWO_32) : x >>> 0;
+    acc |= v << bits;
+    bits += w;
+    if (bits >= 32) {
+      b[p] = acc;
+      b[p + 1] = acc >>> 8;
+      b[p + 2] = acc >>> 16;
+      b[p + 3] = acc >>> 24;
+      p += 4;
+      bits -= 32;
+      acc = bits === 0 ? 0 : v >>> (w - bits);
+    }
+  }
+  out.pos = p;
+}
+
+/** Zigzag of the int64 (lo, hi), as an unsigned 64-bit BigInt. */
+function zigzag64(lo: number, hi: number): bigint {
+  const v = (BigInt(hi) << 32n) | BigInt(lo >>> 0);
+  return BigInt.asUintN(64, (v << 1n) ^ (v >> 63n));
+}
+
+function varint64(out: ByteSink, v: bigint): void {
+  out.ensure(10);
+  while (v >= 0x80n) {
+    out.buf[out.pos++] = Number(v & 0x7fn) | 0x80;
+    v >>= 7n;
+  }
+  out.buf[out.pos++] = Number(v);
+}

@@ -71,10 +71,10 @@ export {
   WorkerParquetEncoder,
 } from './parquet-worker.js';
 export {
+  PARQUET_ENCODINGS,
+  type ParquetEncoding,
   ParquetWriter,
   type ParquetWriterOptions,
-  STRING_ENCODINGS,
-  type StringEncoding,
 } from './parquet-writer.js';
 export type { QueueBatch, QueueBatchMetadata, QueueSource } from './queue-source.js';
 export { type LakeSnapshot, readCommittedFiles, readLakeSnapshot } from './reader.js';

@@ -28,7 +28,7 @@ import {
 } from 'parquet-wasm';
 import { ParquetEncodeError } from './errors.js';
 import { END_OF_STREAM } from './ipc.js';
-import { ParquetWriter, type StringEncoding } from './parquet-writer.js';
+import { type ParquetEncoding, ParquetWriter } from './parquet-writer.js';
 
 export type ParquetWriterKind = 'sediment' | 'parquet-wasm';
 
@@ -47,8 +47,8 @@ export interface ParquetEncodeOptions {
   readonly writer?: ParquetWriterKind;
   /** zstd level of the sediment writer (default 1; parquet-wasm always uses 1). */
   readonly zstdLevel?: number;
-  /** String encoding of the sediment writer (default `delta-length`). */
-  readonly stringEncoding?: StringEncoding;
+  /** Value encodings of the sediment writer (default `delta`). */
+  readonly parquetEncoding?: ParquetEncoding;
 }
 
 /** One encoded file and the writer that produced it. */
@@ -100,7 +100,9 @@ export function encodeParquetFile(input: IpcInput, options: ParquetEncodeOptions
       createdBy: SEDIMENT_CREATED_BY,
       ...(options.keyValueMetadata ? { keyValueMetadata: options.keyValueMetadata } : {}),
       ...(options.zstdLevel !== undefined ? { zstdLevel: options.zstdLevel } : {}),
-      ...(options.stringEncoding !== undefined ? { stringEncoding: options.stringEncoding } : {}),
+      ...(options.parquetEncoding !== undefined
+        ? { parquetEncoding: options.parquetEncoding }
+        : {}),
     });
     return { bytes, writer: 'sediment' };
   } catch (err) {

@@ -70,7 +70,7 @@ const WORKER_SOURCE = `
         keyValueMetadata: new Map(m.keyValueMetadata),
         writer: m.writer,
         zstdLevel: m.zstdLevel,
-        stringEncoding: m.stringEncoding,
+        parquetEncoding: m.parquetEncoding,
       });
       let out = r.bytes;
       if (out.byteOffset !== 0 || out.byteLength !== out.buffer.byteLength) out = out.slice();
@@ -184,7 +184,7 @@ export class WorkerParquetEncoder implements ParquetEncoder {
           keyValueMetadata: [...(options.keyValueMetadata ?? new Map())],
           writer: options.writer,
           zstdLevel: options.zstdLevel,
-          stringEncoding: options.stringEncoding,
+          parquetEncoding: options.parquetEncoding,
         },
         transfer,
       );

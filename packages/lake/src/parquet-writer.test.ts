@@ -35,7 +35,7 @@ import { canonical, duckRead, oracleRowsForDuck } from '../test/helpers/duck.js'
 import { joinedStream } from '../test/helpers/joined-ipc.js';
 import { ByteSink } from './byte-sink.js';
 import { encodeParquetFile, SEDIMENT_CREATED_BY } from './parquet-encoder.js';
-import { KeyDictionary, ParquetWriter, STRING_ENCODINGS } from './parquet-writer.js';
+import { KeyDictionary, PARQUET_ENCODINGS, ParquetWriter } from './parquet-writer.js';
 import { encodeRleHybrid } from './rle-hybrid.js';
 
 const pw = createRequire(import.meta.url)('parquet-wasm') as typeof import('parquet-wasm');
@@ -137,8 +137,8 @@ function seededRandom(seed: number): () => number {
 const H = 3_600_000_000_000n;
 describe('ParquetWriter (sediment writer)', () => {
   for (const [name, gen] of Object.entries(TABLE_GENERATORS))
-    for (const stringEncoding of STRING_ENCODINGS) {
-      it(`writes ${name} (edge cases, ${stringEncoding} strings) that arrow-rs, DuckDB and hyparquet read exactly`, {
+    for (const parquetEncoding of PARQUET_ENCODINGS) {
+      it(`writes ${name} (edge cases, ${parquetEncoding} strings) that arrow-rs, DuckDB and hyparquet read exactly`, {
         timeout: 60_000,
       }, async () => {
         const batches = Array.from({ length: 6 }, (_, i) =>
@@ -158,7 +158,7 @@ describe('ParquetWriter (sediment writer)', () => {
             .map((f) => f.name),
           keyValueMetadata: new Map([['sediment.table', name]]),
         };
-        const ours = encodeParquetFile(stream.slice(), { ...options, stringEncoding });
+        const ours = encodeParquetFile(stream.slice(), { ...options, parquetEncoding });
         expect(ours.writer).toBe('sediment');
         expect(ours.fallback).toBeUndefined();
         const theirs = encodeParquetFile(stream.slice(), { ...options, writer: 'parquet-wasm' });
@@ -199,7 +199,7 @@ describe('ParquetWriter (sediment writer)', () => {
         // Strings outside dictionaries carry the chosen encoding, and only those.
         const enc = await duckEncodings(ours.bytes);
         const delta = [...enc].filter(([, e]) => e.includes('DELTA_LENGTH_BYTE_ARRAY'));
-        if (stringEncoding === 'plain') expect(delta).toEqual([]);
+        if (parquetEncoding === 'plain') expect(delta).toEqual([]);
         else {
           expect(delta.length).toBeGreaterThan(0);
           for (const [col, e] of delta) expect(e, col).not.toContain('RLE_DICTIONARY');
@@ -253,6 +253,66 @@ describe('ParquetWriter (sediment writer)', () => {
       dataPageBytes: 200,
     });
     expect(await duckRows(bytes)).toEqual(oracleRowsForDuck(smallBatch).map((r) => canonical(r)));
+  });
+
+  it('writes INT64 delta-packed at every width, and PLAIN pages where neighbours are 2^52 apart', {
+    timeout: 60_000,
+  }, async () => {
+    // Deltas for the 64-bit corners: equal (width 0), negative, just below and at 2^32
+    // (one word, then a second), up to 2^52 - 1 (the widest packed), partial blocks;
+    // nulls. Repeated past the first page (a page per 4,096 rows when pages are small),
+    // then int64 extremes side by side: a delta past 2^52 makes their page PLAIN.
+    const MAX = (1n << 63n) - 1n;
+    const clamp = (a: bigint) => (a < 0n ? 0n : a > 1n << 62n ? 1n << 62n : a);
+    const v: (bigint | null)[] = [];
+    let x = -(1n << 41n);
+    while (v.length < 4500) {
+      for (let i = 0; i < 130; i++) v.push(x);
+      for (let i = 0; i < 97; i++) v.push((x += BigInt((i * 7919) % 1000) - 500n));
+      for (const d of [(1n << 32n) - 1n, 1n << 32n, -(1n << 32n), 1n << 40n, (1n << 52n) - 1n]) {
+        v.push((x += d), null, (x -= d));
+      }
+      for (let i = 0; i < 40; i++) v.push(i % 3 ? x - BigInt(i) * 1_000_003n : null);
+    }
+    v.push(-MAX - 1n, MAX, 0n, MAX, -MAX - 1n);
+    for (let i = 0; i < 33; i++) v.push(BigInt(i) * (1n << 45n));
+    const rows = v.length;
+    const batch = recordBatch('t', [
+      ['id', i32(Array.from({ length: rows }, (_, i) => i)), false],
+      ['v', i64(v)],
+      // Timestamps of today, in [0, 2^62] (DuckDB reads int64 max as infinity).
+      ['t', ts(v.map((y) => (y === null ? null : clamp(1_700_000_000_000_000_000n + y))))],
+    ]);
+    const want = oracleRowsForDuck(batch).map((r) => canonical(r));
+    for (const pageBytes of [1 << 20, 300]) {
+      const bytes = new ParquetWriter().writeStream(toIpc(batch), {
+        rowGroupRows: 10_000,
+        createdBy: SEDIMENT_CREATED_BY,
+        dataPageBytes: pageBytes,
+      });
+      const got = arrowRsRows(bytes).rows.map((r) => JSON.parse(r).v as string | null);
+      expect(got).toEqual(v.map((y) => (y === null ? null : `${y}n`)));
+      const hy = (await hyparquetRows(bytes)).map((r) => JSON.parse(r).v as string | null);
+      expect(hy).toEqual(v.map((y) => (y === null ? null : `${y}n`)));
+      expect(await duckRows(bytes)).toEqual(want);
+      const enc = await duckEncodings(bytes);
+      // One page: the extremes make it PLAIN, and the chunk says so only. Small pages:
+      // the first is delta-packed, the extremes' one PLAIN.
+      for (const col of ['v', 't']) {
+        if (pageBytes === 300)
+          expect(enc.get(col)).toMatch(/DELTA_BINARY_PACKED.*PLAIN|PLAIN.*DELTA_BINARY_PACKED/);
+        else expect(enc.get(col)).not.toContain('DELTA');
+        expect(enc.get(col)).toContain('PLAIN');
+      }
+    }
+    // PLAIN when asked (readers without the delta encodings).
+    const plain = new ParquetWriter().writeStream(toIpc(batch), {
+      rowGroupRows: 1000,
+      createdBy: SEDIMENT_CREATED_BY,
+      parquetEncoding: 'plain',
+    });
+    expect(await duckRows(plain)).toEqual(want);
+    expect((await duckEncodings(plain)).get('t')).not.toContain('DELTA');
   });
 
   it('handles null structs, null list items, nested lists, bools, floats and extremes', async () => {

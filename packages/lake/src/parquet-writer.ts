@@ -12,8 +12,10 @@
  *   MAP with an `entries` group, 3-level LIST), plus the Arrow schema itself as
  *   `ARROW:schema` key-value metadata (arrow-rs and pyarrow restore dictionary, unsigned
  *   and zone types from it);
- * - data page v1, levels in the RLE/bit-packed hybrid, numbers and bools PLAIN, strings
- *   DELTA_LENGTH_BYTE_ARRAY (or PLAIN: `stringEncoding`), except columns that arrive
+ * - data page v1, levels in the RLE/bit-packed hybrid; bools, floats and 32-bit integers
+ *   PLAIN; 64-bit integers and timestamps DELTA_BINARY_PACKED (a page PLAIN where
+ *   neighbouring values are 2^52 apart or more); strings DELTA_LENGTH_BYTE_ARRAY (with
+ *   `parquetEncoding: 'plain'`, PLAIN both), except columns that arrive
  *   dictionary-encoded and map keys: one dictionary page per column chunk (the entries'
  *   dictionaries unified, or built as the keys come) and RLE_DICTIONARY indices; a chunk
  *   whose dictionary would exceed 64k values or 1 MiB is written with plain values;
@@ -39,7 +41,7 @@ import {
 } from 'apache-arrow';
 import zstd from 'zstd-napi/binding.js';
 import { ByteSink } from './byte-sink.js';
-import { encodeDeltaBinaryPacked } from './delta-binary-packed.js';
+import { encodeDeltaBinaryPacked, encodeDeltaBinaryPacked64 } from './delta-binary-packed.js';
 import { messageMetadata } from './ipc.js';
 import { readIpcBatches } from './ipc-reader.js';
 import { bitWidthOf, encodeRleHybrid, sameTo } from './rle-hybrid.js';
@@ -68,16 +70,17 @@ export interface ParquetWriterOptions {
   /** Column-chunk min/max statistics; default true (null counts are always written). */
   readonly statistics?: boolean;
   /**
-   * How string values outside dictionaries are encoded: DELTA_LENGTH_BYTE_ARRAY (the
-   * default: all lengths delta-packed, then the bytes in one copy) or PLAIN (a 4-byte
-   * length before each string), for readers without the delta encodings (Spark before
-   * 3.3's vectorized reader).
+   * `delta` (the default): string values outside dictionaries DELTA_LENGTH_BYTE_ARRAY
+   * (all lengths delta-packed, then the bytes in one copy), 64-bit integers and
+   * timestamps DELTA_BINARY_PACKED (a page whose neighbouring values are 2^52 or more
+   * apart PLAIN). `plain`: PLAIN everywhere (a 4-byte length before each string), for
+   * readers without the delta encodings (Spark before 3.3's vectorized reader).
    */
-  readonly stringEncoding?: StringEncoding;
+  readonly parquetEncoding?: ParquetEncoding;
 }
 
-export type StringEncoding = 'delta-length' | 'plain';
-export const STRING_ENCODINGS: readonly StringEncoding[] = ['delta-length', 'plain'];
+export type ParquetEncoding = 'delta' | 'plain';
+export const PARQUET_ENCODINGS: readonly ParquetEncoding[] = ['delta', 'plain'];
 
 // parquet.thrift enums
 const PT = { BOOLEAN: 0, INT32: 1, INT64: 2, FLOAT: 4, DOUBLE: 5, BYTE_ARRAY: 6 } as const;
@@ -99,6 +102,7 @@ const OPTIONAL = 1;
 const REPEATED = 2;
 const ENC_PLAIN = 0;
 const ENC_RLE = 3;
+const ENC_DELTA_BINARY_PACKED = 5;
 const ENC_DELTA_LENGTH_BYTE_ARRAY = 6;
 const ENC_RLE_DICTIONARY = 8;
 const PAGE_DATA = 0;
@@ -767,6 +771,7 @@ export class ParquetWriter {
   #sharedDefs = new Uint8Array(1 << 16);
   /** One block of DELTA_BINARY_PACKED deltas. */
   readonly #deltas = new Int32Array(128);
+  readonly #deltas64 = new Float64Array(128);
   #bools = new Uint8Array(1 << 16);
 
   /**
@@ -814,7 +819,7 @@ export class ParquetWriter {
     const level = options.zstdLevel ?? 1;
     const pageBytes = options.dataPageBytes ?? 1 << 20;
     const minMax = options.statistics ?? true;
-    const deltaStrings = (options.stringEncoding ?? 'delta-length') === 'delta-length';
+    const deltaEncodings = (options.parquetEncoding ?? 'delta') === 'delta';
     for (const b of batches) checkData(b, schema);
     const out = this.#out;
     out.reset();
@@ -835,7 +840,7 @@ export class ParquetWriter {
           chunks.push(this.#writeSharedValues(out, leaf, batches, segments, level, shared));
           continue;
         }
-        const sibling = deltaStrings
+        const sibling = deltaEncodings
           ? mapValueSibling(leaf, leaves[i + 1], batches, segments)
           : undefined;
         chunks.push(
@@ -847,7 +852,7 @@ export class ParquetWriter {
             level,
             pageBytes,
             minMax,
-            deltaStrings,
+            deltaEncodings,
             sibling,
           ),
         );
@@ -870,7 +875,7 @@ export class ParquetWriter {
     level: number,
     pageBytes: number,
     minMax: boolean,
-    deltaStrings: boolean,
+    deltaEncodings: boolean,
     sibling?: Leaf,
   ): ChunkMeta {
     // Map keys (attribute names) get a dictionary built on the fly: pages go to a side
@@ -878,8 +883,13 @@ export class ParquetWriter {
     // too many distinct keys is written again, without it.
     const dyn = leaf.mapKey && leaf.kind === 'utf8' && !this.#plainOnly ? this.#keys : undefined;
     // Other strings: lengths delta-packed, bytes copied a range at a time.
-    const delta = deltaStrings && leaf.kind === 'utf8' && !dyn;
-    const chunk = newChunk(leaf, delta ? ENC_DELTA_LENGTH_BYTE_ARRAY : ENC_PLAIN);
+    const delta = deltaEncodings && leaf.kind === 'utf8' && !dyn;
+    // INT64 (timestamps, mostly): DELTA_BINARY_PACKED, a page PLAIN where deltas are huge.
+    const delta64 = deltaEncodings && leaf.kind === 'i64';
+    const chunk = newChunk(
+      leaf,
+      delta ? ENC_DELTA_LENGTH_BYTE_ARRAY : delta64 ? ENC_DELTA_BINARY_PACKED : ENC_PLAIN,
+    );
     const target = dyn ? this.#chunkBuf : out;
     if (dyn) {
       dyn.reset();
@@ -920,8 +930,12 @@ export class ParquetWriter {
       }
     }
 
+    // INT64 pages written delta-packed and PLAIN: the chunk lists the encodings used.
+    let packed64 = 0;
+    let plain64 = 0;
     const flush = () => {
       if (sc.levels === 0) return;
+      let encoding = chunk.valueEncoding;
       const body = this.#page;
       body.reset();
       if (leaf.maxRep > 0) levelsInto(body, this.#levels, sc.rep, sc.levels, leaf.maxRep);
@@ -946,10 +960,18 @@ export class ParquetWriter {
       } else if (delta) {
         encodeDeltaBinaryPacked(body, this.#small, pageValues, this.#deltas);
         body.bytes(values.view());
+      } else if (delta64) {
+        const words = new Int32Array(values.buf.buffer, 0, values.pos >> 2);
+        if (encodeDeltaBinaryPacked64(body, words, values.pos >> 3, this.#deltas64)) packed64++;
+        else {
+          body.bytes(values.view());
+          encoding = ENC_PLAIN;
+          plain64++;
+        }
       } else body.bytes(values.view());
       if (chunk.dataPageOffset < 0) chunk.dataPageOffset = target.pos;
       chunk.numValues += sc.levels;
-      this.#emitPage(target, chunk, body.view(), level, PAGE_DATA, sc.levels);
+      this.#emitPage(target, chunk, body.view(), level, PAGE_DATA, sc.levels, encoding);
       sc.reset();
       values.reset();
       pageValues = 0;
@@ -999,7 +1021,7 @@ export class ParquetWriter {
                 level,
                 pageBytes,
                 minMax,
-                deltaStrings,
+                deltaEncodings,
                 sibling,
               );
             } finally {
@@ -1028,8 +1050,14 @@ export class ParquetWriter {
       chunk.dataPageOffset = target.pos;
       const body = this.#page;
       body.reset();
-      if (delta) encodeDeltaBinaryPacked(body, this.#small, 0, this.#deltas);
+      // (No values: the header of DELTA_BINARY_PACKED is the same for 32 and 64 bits.)
+      if (delta || delta64) encodeDeltaBinaryPacked(body, this.#small, 0, this.#deltas);
       this.#emitPage(target, chunk, body.view(), level, PAGE_DATA, 0);
+    }
+    if (plain64 > 0) {
+      chunk.encodings.push(ENC_PLAIN);
+      if (packed64 === 0)
+        chunk.encodings.splice(chunk.encodings.indexOf(ENC_DELTA_BINARY_PACKED), 1);
     }
     if (dyn) {
       const body = this.#page;
@@ -1243,6 +1271,7 @@ export class ParquetWriter {
     level: number,
     pageType: number,
     numValues: number,
+    valueEncoding = chunk.valueEncoding,
   ): void {
     let payload = body;
     if (level !== 0) {
@@ -1260,7 +1289,7 @@ export class ParquetWriter {
     if (pageType === PAGE_DATA) {
       t.structBegin(5);
       t.i32(1, numValues);
-      t.i32(2, chunk.valueEncoding);
+      t.i32(2, valueEncoding);
       t.i32(3, ENC_RLE);
       t.i32(4, ENC_RLE);
       t.structEnd();

@@ -153,14 +153,14 @@ function floorDiv(a: bigint, b: bigint): bigint {
   return a % b < 0n ? q - 1n : q;
 }
 
-describe('compactor string encoding', () => {
-  it('writes strings delta-length by default and PLAIN when asked, in the worker and inline', {
+describe('compactor value encodings', () => {
+  it('writes delta encodings by default and PLAIN when asked, in the worker and inline', {
     timeout: 120_000,
   }, async () => {
     const dir = await mkdtemp(join(tmpdir(), 'lake-enc-'));
     tmpDirs.push(dir);
     const seen = new Map<string, Set<string>>();
-    for (const stringEncoding of [undefined, 'plain', 'delta-length'] as const) {
+    for (const parquetEncoding of [undefined, 'plain', 'delta'] as const) {
       for (const encoder of ['worker', 'inline'] as const) {
         const store = new MemoryStore();
         const queue = openQueue(store);
@@ -172,20 +172,23 @@ describe('compactor string encoding', () => {
             queue: queue.collector,
             logger: silentLogger,
             encoder,
-            ...(stringEncoding ? { stringEncoding } : {}),
+            ...(parquetEncoding ? { parquetEncoding } : {}),
           });
           await compactor.start();
           await compactor.drain();
           await compactor.close();
           const files = await readCommittedFiles(store, 'lake', { table: 'spans' });
           expect(files.length).toBeGreaterThan(0);
-          const paths = await download(store, files, join(dir, `${stringEncoding}-${encoder}`));
-          const enc = String(
-            await duckScalar(
-              `SELECT string_agg(DISTINCT encodings, ',') FROM parquet_metadata([${paths.map((p) => `'${p}'`).join(',')}]) WHERE path_in_schema = 'trace_id'`,
-            ),
-          );
-          const key = stringEncoding ?? 'default';
+          const paths = await download(store, files, join(dir, `${parquetEncoding}-${encoder}`));
+          // A string column and a timestamp column.
+          const encodings = async (column: string) =>
+            String(
+              await duckScalar(
+                `SELECT string_agg(DISTINCT encodings, ',') FROM parquet_metadata([${paths.map((p) => `'${p}'`).join(',')}]) WHERE path_in_schema = '${column}'`,
+              ),
+            );
+          const enc = `${await encodings('trace_id')} | ${await encodings('timestamp')}`;
+          const key = parquetEncoding ?? 'default';
           seen.set(key, new Set([...(seen.get(key) ?? []), enc]));
         } finally {
           await queue.close();
@@ -193,11 +196,13 @@ describe('compactor string encoding', () => {
         }
       }
     }
-    expect([...seen.get('default')!]).toEqual([expect.stringContaining('DELTA_LENGTH_BYTE_ARRAY')]);
-    expect([...seen.get('delta-length')!]).toEqual([...seen.get('default')!]);
+    expect([...seen.get('default')!]).toEqual([
+      expect.stringMatching(/DELTA_LENGTH_BYTE_ARRAY.* \| .*DELTA_BINARY_PACKED/),
+    ]);
+    expect([...seen.get('delta')!]).toEqual([...seen.get('default')!]);
     expect([...seen.get('plain')!]).toEqual([expect.not.stringContaining('DELTA')]);
-    expect(() => resolveCompactorOptions({ stringEncoding: 'utf16' as never } as never)).toThrow(
-      /stringEncoding: must be one of delta-length, plain, got utf16/,
+    expect(() => resolveCompactorOptions({ parquetEncoding: 'utf16' as never } as never)).toThrow(
+      /parquetEncoding: must be one of delta, plain, got utf16/,
     );
   });
 });

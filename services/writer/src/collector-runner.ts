@@ -58,7 +58,7 @@ export class CollectorRunner {
       rowGroupRows: config.rowGroupRows,
       parquetWriter: config.parquetWriter,
       zstdLevel: config.parquetZstdLevel,
-      stringEncoding: config.parquetStringEncoding,
+      parquetEncoding: config.parquetEncoding,
       orphanGracePeriodMs: config.orphanGrace,
       dedupWindowMs: config.dedupWindow,
       logger: options.logger.child({ component: 'compactor' }),

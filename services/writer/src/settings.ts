@@ -198,11 +198,11 @@ export const writerSettings = {
       'zstd level of Parquet pages with the sediment encoder (parquet-wasm always uses its own default).',
     services: ['writer', 'start'],
   }),
-  parquetStringEncoding: setting.oneOf(['delta-length', 'plain'], {
-    env: 'SEDIMENT_PARQUET_STRING_ENCODING',
-    default: 'delta-length',
+  parquetEncoding: setting.oneOf(['delta', 'plain'], {
+    env: 'SEDIMENT_PARQUET_ENCODING',
+    default: 'delta',
     description:
-      'String encoding of the sediment encoder: delta-length (DELTA_LENGTH_BYTE_ARRAY: smaller files, faster) or plain, for readers without the delta encodings (Spark before 3.3). parquet-wasm always writes plain.',
+      'Value encodings of the sediment encoder: delta (strings DELTA_LENGTH_BYTE_ARRAY, 64-bit integers and timestamps DELTA_BINARY_PACKED: smaller files, faster) or plain, for readers without the delta encodings (Spark before 3.3). parquet-wasm always writes plain.',
     services: ['writer', 'start'],
   }),
   orphanGrace: setting.duration({

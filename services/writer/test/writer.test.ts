@@ -80,15 +80,15 @@ describe.each(cases)('writer on $name', ({ open: openStore }) => {
   });
 });
 
-describe('writer Parquet string encoding (SEDIMENT_PARQUET_STRING_ENCODING)', () => {
-  test('delta-length by default, PLAIN when configured; both read back exactly', async () => {
+describe('writer Parquet value encodings (SEDIMENT_PARQUET_ENCODING)', () => {
+  test('delta by default, PLAIN when configured; both read back exactly', async () => {
     const seen: Record<string, string> = {};
     for (const encoding of ['default', 'plain'] as const) {
       const store = new LocalFsStore({
         root: await mkdtemp(path.join(tmpdir(), 'sediment-writer-enc-')),
       });
       const env: Record<string, string> = { SEDIMENT_MAX_FILE_AGE: '1h' };
-      if (encoding === 'plain') env.SEDIMENT_PARQUET_STRING_ENCODING = 'plain';
+      if (encoding === 'plain') env.SEDIMENT_PARQUET_ENCODING = 'plain';
       const writer = await createWriter(testWriterConfig(env), { store });
       open.push(writer);
       const client = new FlightClient({ targets: [`127.0.0.1:${writer.flightPort}`] });
@@ -100,7 +100,7 @@ describe('writer Parquet string encoding (SEDIMENT_PARQUET_STRING_ENCODING)', ()
       expect(files.length).toBe(1);
       await withLakeDuckDB(store, 'lake', async (query) => {
         const [row] = await query(
-          `SELECT string_agg(DISTINCT encodings, ',') AS enc FROM parquet_metadata('${path.join(store.root, files[0]!.key)}') WHERE path_in_schema = 'trace_id'`,
+          `SELECT string_agg(DISTINCT encodings, ',' ORDER BY encodings) AS enc FROM parquet_metadata('${path.join(store.root, files[0]!.key)}') WHERE path_in_schema IN ('trace_id', 'timestamp')`,
         );
         seen[encoding] = String(row!.enc);
         const [counts] = await query('SELECT count(DISTINCT span_id)::INT AS n FROM spans');
@@ -108,9 +108,10 @@ describe('writer Parquet string encoding (SEDIMENT_PARQUET_STRING_ENCODING)', ()
       });
     }
     expect(seen.default).toContain('DELTA_LENGTH_BYTE_ARRAY');
+    expect(seen.default).toContain('DELTA_BINARY_PACKED');
     expect(seen.plain).not.toContain('DELTA');
-    expect(() => testWriterConfig({ SEDIMENT_PARQUET_STRING_ENCODING: 'utf16' })).toThrow(
-      /SEDIMENT_PARQUET_STRING_ENCODING/,
+    expect(() => testWriterConfig({ SEDIMENT_PARQUET_ENCODING: 'utf16' })).toThrow(
+      /SEDIMENT_PARQUET_ENCODING/,
     );
   });
 });
