@@ -749,6 +749,18 @@ interface Segment {
   readonly end: number;
 }
 
+/** What every column chunk of one row group is written with. */
+interface RowGroupJob {
+  readonly out: ByteSink;
+  readonly batches: readonly Data[];
+  readonly segments: readonly Segment[];
+  /** zstd level (0: uncompressed). */
+  readonly level: number;
+  readonly pageBytes: number;
+  readonly minMax: boolean;
+  readonly deltaEncodings: boolean;
+}
+
 /** Reusable state: scratch buffers and the zstd context (one per thread). */
 export class ParquetWriter {
   readonly #scratch = new Scratch();
@@ -831,31 +843,20 @@ export class ParquetWriter {
       for (const s of segments) rows += s.end - s.start;
       const chunks: ChunkMeta[] = [];
       const offset = out.pos;
+      const job: RowGroupJob = { out, batches, segments, level, pageBytes, minMax, deltaEncodings };
       const leaves = plan.leaves;
       for (let i = 0; i < leaves.length; i++) {
         const leaf = leaves[i]!;
         const shared = this.#shared;
         this.#shared = undefined;
         if (shared?.value === leaf) {
-          chunks.push(this.#writeSharedValues(out, leaf, batches, segments, level, shared));
+          chunks.push(this.#writeSharedValues(job, leaf, shared));
           continue;
         }
         const sibling = deltaEncodings
           ? mapValueSibling(leaf, leaves[i + 1], batches, segments)
           : undefined;
-        chunks.push(
-          this.#writeChunk(
-            out,
-            leaf,
-            batches,
-            segments,
-            level,
-            pageBytes,
-            minMax,
-            deltaEncodings,
-            sibling,
-          ),
-        );
+        chunks.push(this.#writeChunk(job, leaf, sibling));
       }
       rowGroups.push({ rows, offset, chunks });
       totalRows += rows;
@@ -867,17 +868,8 @@ export class ParquetWriter {
     return out.buf.slice(0, out.pos);
   }
 
-  #writeChunk(
-    out: ByteSink,
-    leaf: Leaf,
-    batches: readonly Data[],
-    segments: readonly Segment[],
-    level: number,
-    pageBytes: number,
-    minMax: boolean,
-    deltaEncodings: boolean,
-    sibling?: Leaf,
-  ): ChunkMeta {
+  #writeChunk(job: RowGroupJob, leaf: Leaf, sibling?: Leaf): ChunkMeta {
+    const { out, batches, segments, level, pageBytes, minMax, deltaEncodings } = job;
     // Map keys (attribute names) get a dictionary built on the fly: pages go to a side
     // buffer until the dictionary page that must precede them is known. A chunk with
     // too many distinct keys is written again, without it.
@@ -1013,17 +1005,7 @@ export class ParquetWriter {
             values.reset();
             this.#plainOnly = true;
             try {
-              return this.#writeChunk(
-                out,
-                leaf,
-                batches,
-                segments,
-                level,
-                pageBytes,
-                minMax,
-                deltaEncodings,
-                sibling,
-              );
+              return this.#writeChunk(job, leaf, sibling);
             } finally {
               this.#plainOnly = false;
             }
@@ -1085,14 +1067,8 @@ export class ParquetWriter {
    * higher where an entry is present (the value is optional, never null here), and the
    * value strings of the key's ranges, DELTA_LENGTH_BYTE_ARRAY.
    */
-  #writeSharedValues(
-    out: ByteSink,
-    leaf: Leaf,
-    batches: readonly Data[],
-    segments: readonly Segment[],
-    level: number,
-    shared: SharedLevels,
-  ): ChunkMeta {
+  #writeSharedValues(job: RowGroupJob, leaf: Leaf, shared: SharedLevels): ChunkMeta {
+    const { out, batches, segments, level } = job;
     const chunk = newChunk(leaf, ENC_DELTA_LENGTH_BYTE_ARRAY);
     const values = this.#values;
     const body = this.#page;
