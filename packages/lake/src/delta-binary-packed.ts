@@ -17,6 +17,13 @@ const BLOCK = 128;
 const MINIBLOCKS = 4;
 const MINI = BLOCK / MINIBLOCKS;
 
+/** The header up to its first value: block size, miniblocks per block, value count. */
+function header(out: ByteSink, n: number): void {
+  out.varint(BLOCK);
+  out.varint(MINIBLOCKS);
+  out.varint(n);
+}
+
 /** Zigzag of a safe integer (not limited to 32 bits). */
 function zigzag(v: number): number {
   return v >= 0 ? 2 * v : -2 * v - 1;
@@ -33,9 +40,7 @@ export function encodeDeltaBinaryPacked(
   n: number,
   deltas: Int32Array,
 ): void {
-  out.varint(BLOCK);
-  out.varint(MINIBLOCKS);
-  out.varint(n);
+  header(out, n);
   out.varint(zigzag(n > 0 ? values[0]! : 0));
   for (let i = 1; i < n; i += BLOCK) {
     const count = Math.min(BLOCK, n - i);
@@ -132,9 +137,7 @@ export function encodeDeltaBinaryPacked64(
   deltas: Float64Array,
 ): boolean {
   const mark = out.pos;
-  out.varint(BLOCK);
-  out.varint(MINIBLOCKS);
-  out.varint(n);
+  header(out, n);
   varint64(out, n > 0 ? zigzag64(words[0]!, words[1]!) : 0n);
   for (let i = 1; i < n; i += BLOCK) {
     const count = Math.min(BLOCK, n - i);
@@ -156,7 +159,7 @@ export function encodeDeltaBinaryPacked64(
       out.pos = mark;
       return false;
     }
-    out.varint(min >= 0 ? 2 * min : -2 * min - 1);
+    out.varint(zigzag(min));
     out.ensure(MINIBLOCKS);
     const widthsAt = out.pos;
     out.pos += MINIBLOCKS;
