@@ -77,53 +77,50 @@ async function hyparquetRows(bytes: Uint8Array): Promise<string[]> {
   return rows.map(ser);
 }
 
-async function duckRows(bytes: Uint8Array): Promise<string[]> {
+/** `bytes` as a Parquet file in a temporary directory (removed after the tests). */
+async function tempParquet(bytes: Uint8Array): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'pq-writer-'));
   dirs.push(dir);
   const path = join(dir, 'f.parquet');
   await writeFile(path, bytes);
-  return (await duckRead([path])).rows.map((r) => canonical(r));
+  return path;
 }
 
-/** Top-level column-chunk statistics as DuckDB reports them. */
-async function duckStats(bytes: Uint8Array) {
-  const dir = await mkdtemp(join(tmpdir(), 'pq-stats-'));
-  dirs.push(dir);
-  const path = join(dir, 'f.parquet');
-  await writeFile(path, bytes);
+async function duckRows(bytes: Uint8Array): Promise<string[]> {
+  return (await duckRead([await tempParquet(bytes)])).rows.map((r) => canonical(r));
+}
+
+/** Rows of a query over DuckDB's `parquet_metadata` of `bytes` (`FILE` in `sql`: its path). */
+async function duckMetadata(bytes: Uint8Array, sql: string) {
+  const path = await tempParquet(bytes);
   const db = await DuckDBInstance.create(':memory:');
   const conn = await db.connect();
   try {
-    const r = await conn.runAndReadAll(
-      `SELECT row_group_id, path_in_schema, stats_null_count, stats_min_value, stats_max_value,
-              row_group_num_rows
-       FROM parquet_metadata('${path}') ORDER BY row_group_id, column_id`,
-    );
-    return r.getRowObjectsJson();
+    return (await conn.runAndReadAll(sql.replace('FILE', `'${path}'`))).getRowObjectsJson();
   } finally {
     conn.closeSync();
     db.closeSync();
   }
+}
+
+/** Top-level column-chunk statistics as DuckDB reports them. */
+function duckStats(bytes: Uint8Array) {
+  return duckMetadata(
+    bytes,
+    `SELECT row_group_id, path_in_schema, stats_null_count, stats_min_value, stats_max_value,
+            row_group_num_rows
+     FROM parquet_metadata(FILE) ORDER BY row_group_id, column_id`,
+  );
 }
 
 /** Each column's encodings (all row groups) as DuckDB reports them. */
 async function duckEncodings(bytes: Uint8Array): Promise<Map<string, string>> {
-  const dir = await mkdtemp(join(tmpdir(), 'pq-enc-'));
-  dirs.push(dir);
-  const path = join(dir, 'f.parquet');
-  await writeFile(path, bytes);
-  const db = await DuckDBInstance.create(':memory:');
-  const conn = await db.connect();
-  try {
-    const r = await conn.runAndReadAll(
-      `SELECT path_in_schema AS col, string_agg(DISTINCT encodings, ',') AS enc
-       FROM parquet_metadata('${path}') GROUP BY path_in_schema`,
-    );
-    return new Map(r.getRowObjectsJson().map((x) => [String(x.col), String(x.enc)]));
-  } finally {
-    conn.closeSync();
-    db.closeSync();
-  }
+  const rows = await duckMetadata(
+    bytes,
+    `SELECT path_in_schema AS col, string_agg(DISTINCT encodings, ',') AS enc
+     FROM parquet_metadata(FILE) GROUP BY path_in_schema`,
+  );
+  return new Map(rows.map((x) => [String(x.col), String(x.enc)]));
 }
 
 /** A reproducible random source in [0, 1) (a linear congruential generator). */
