@@ -1398,12 +1398,11 @@ export class KeyDictionary {
           const m = periodicKeys(data, offsets, i, b, p);
           if (m > 0) {
             for (let k = 0; k < m; k++) dst[n + k] = dst[n + k - p]!;
-            n += m;
-            i += m;
             // Each id of the last period was last given out there.
-            for (let k = Math.max(i - p, i - m); k < i; k++) lastAt[dst[n - i + k]!] = k + shift;
+            for (let k = Math.max(0, m - p); k < m; k++) lastAt[dst[n + k]!] = i + k + shift;
+            n += m;
             prev = dst[n - 1]!;
-            i--;
+            i += m - 1;
             continue;
           }
           aperiodic = i + p;
