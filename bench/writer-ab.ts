@@ -19,6 +19,7 @@ import type { ParquetWriter } from '@sediment/lake';
 import { logsBatch, spansBatch, toIpc } from '../packages/lake/test/fixtures/synthetic-tables.js';
 import { joinedStream } from '../packages/lake/test/helpers/joined-ipc.js';
 import { numberArg, stringArg } from './lib/args.js';
+import { median } from './lib/latency.js';
 
 const BASE = stringArg('base', '');
 const PAIRS = numberArg('pairs', 30);
@@ -82,10 +83,6 @@ for (let r = 0; r < WARMUP + PAIRS; r++) {
     tb.push(y);
   }
 }
-const median = (xs: readonly number[]) => {
-  const s = [...xs].sort((p, q) => p - q);
-  return s.length % 2 ? s[s.length >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
 const rows = ROWS * ENTRIES;
 const rate = (ms: number) => `${Math.round(rows / ms)}k rows/s`;
 console.log(
