@@ -32,6 +32,13 @@ export {
 } from './entry-decoder.js';
 export * from './errors.js';
 export { type CollectOrphansOptions, type CollectOrphansResult, collectOrphans } from './gc.js';
+export { type IpcMessage, splitIpcStream } from './ipc.js';
+export {
+  CompressionCodec,
+  decompressIpcStream,
+  IpcDecompressError,
+  IpcDecompressLimitError,
+} from './ipc-decompress.js';
 export {
   type BatchHeader,
   guardSchemaMessage,

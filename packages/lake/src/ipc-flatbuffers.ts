@@ -196,6 +196,10 @@ export interface BatchHeader {
   readonly nodeCount: number;
   readonly bufferCount: number;
   readonly compressed: boolean;
+  /** Body compression codec (Message.fbs CompressionType: 0 LZ4_FRAME, 1 ZSTD); -1 when uncompressed. */
+  readonly codec: number;
+  /** Body compression method (Message.fbs BodyCompressionMethod: 0 BUFFER); -1 when uncompressed. */
+  readonly compressionMethod: number;
   /** Dictionary batches: the dictionary id; -1 for record batches. */
   readonly dictionaryId: number;
   /** Dictionary batches: true when the values extend the dictionary instead of replacing it. */
@@ -238,7 +242,19 @@ export function readBatchHeader(meta: Uint8Array): BatchHeader {
   const nodes = nodesAt === 0 ? { start: 0, count: 0 } : fb.vector(nodesAt, 16);
   const buffersAt = fb.field(batch, vt, 2, 4);
   const buffers = buffersAt === 0 ? { start: 0, count: 0 } : fb.vector(buffersAt, 16);
-  const compressed = fb.field(batch, vt, 3, 4) !== 0;
+  const compressionAt = fb.field(batch, vt, 3, 4);
+  const compressed = compressionAt !== 0;
+  let codec = -1;
+  let compressionMethod = -1;
+  if (compressed) {
+    // BodyCompression table: codec (byte, default LZ4_FRAME = 0), method (byte, default BUFFER = 0).
+    const bc = fb.deref(compressionAt);
+    const bcVt = fb.table(bc);
+    const codecAt = fb.field(bc, bcVt, 0, 1);
+    codec = codecAt === 0 ? 0 : fb.view.getInt8(codecAt);
+    const methodAt = fb.field(bc, bcVt, 1, 1);
+    compressionMethod = methodAt === 0 ? 0 : fb.view.getInt8(methodAt);
+  }
   return {
     headerType,
     bodyLength,
@@ -246,6 +262,8 @@ export function readBatchHeader(meta: Uint8Array): BatchHeader {
     nodeCount: nodes.count,
     bufferCount: buffers.count,
     compressed,
+    codec,
+    compressionMethod,
     dictionaryId,
     isDelta,
     nodeLength: (i) => fb.i64(nodes.start + 16 * i),
@@ -264,6 +282,8 @@ function emptyHeader(headerType: number, bodyLength: number): BatchHeader {
     nodeCount: 0,
     bufferCount: 0,
     compressed: false,
+    codec: -1,
+    compressionMethod: -1,
     dictionaryId: -1,
     isDelta: false,
     nodeLength: none,

@@ -1,6 +1,6 @@
 import { type RecordBatch, RecordBatchReader, type Schema, util } from 'apache-arrow';
 import { InvalidInputError } from './errors.js';
-import { writeIpcStream } from './ipc-writer.js';
+import { type IpcWriteOptions, writeIpcStream } from './ipc-writer.js';
 import {
   SCHEMA_VERSION,
   SCHEMA_VERSION_METADATA_KEY,
@@ -14,13 +14,19 @@ import {
  * One record batch as a self-describing Arrow IPC stream (schema message, dictionary
  * batches, one record batch, end-of-stream marker). The schema metadata carries
  * `sediment.table` = `table` and `sediment.schema_version`, so a queue entry holding
- * these bytes decodes on its own. See docs/003-otlp-arrow.md.
+ * these bytes decodes on its own. See docs/003-otlp-arrow.md. With `options.compression`
+ * `zstd` the batch bodies are compressed (Arrow body compression); the writer turns them
+ * back into plain bodies on arrival.
  */
-export function toIpcStream(table: TableName, batch: RecordBatch): Uint8Array {
+export function toIpcStream(
+  table: TableName,
+  batch: RecordBatch,
+  options?: IpcWriteOptions,
+): Uint8Array {
   const metadata = new Map(batch.schema.metadata);
   metadata.set(TABLE_METADATA_KEY, table);
   metadata.set(SCHEMA_VERSION_METADATA_KEY, SCHEMA_VERSION);
-  return writeIpcStream(batch, table, metadata);
+  return writeIpcStream(batch, table, metadata, options);
 }
 
 /**

@@ -90,6 +90,7 @@ export async function createAcceptor(
     logger: logger.child({ component: 'export' }),
     writerTimeoutMs: config.writerTimeout,
     retryAfterMs: config.retryAfter,
+    compression: config.flightCompression,
   });
   const grpc = new OtlpGrpcServer({
     pipeline,

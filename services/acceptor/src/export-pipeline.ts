@@ -6,7 +6,12 @@ import {
   FlightResourceExhaustedError,
   FlightUnauthenticatedError,
 } from '@sediment/flight';
-import { InvalidInputError, OutputTooLargeError, toIpcStream } from '@sediment/otlp';
+import {
+  InvalidInputError,
+  type IpcCompression,
+  OutputTooLargeError,
+  toIpcStream,
+} from '@sediment/otlp';
 import type { Logger } from '@sediment/service-kit';
 import { AcceptorError } from './errors.js';
 import type { InflightBytes, InflightReservation } from './inflight.js';
@@ -30,6 +35,8 @@ export interface ExportPipelineOptions {
   readonly writerTimeoutMs: number;
   /** Suggested client retry delay on retryable failures. */
   readonly retryAfterMs: number;
+  /** Body compression of the Arrow IPC sent to writers; default `none`. */
+  readonly compression?: IpcCompression;
 }
 
 /**
@@ -47,10 +54,12 @@ const MEMORY_PER_BODY_BYTE = 3;
  */
 export class ExportPipeline {
   readonly #o: ExportPipelineOptions;
+  readonly #ipcOptions: { readonly compression: IpcCompression };
   #lastWriterAuthLog = 0;
 
   constructor(options: ExportPipelineOptions) {
     this.#o = options;
+    this.#ipcOptions = { compression: options.compression ?? 'none' };
   }
 
   /**
@@ -101,7 +110,7 @@ export class ExportPipeline {
         const timeout = Math.min(this.#o.writerTimeoutMs, deadlineMs ?? Number.POSITIVE_INFINITY);
         await Promise.all(
           decoded.tables.map(({ table, batch }) =>
-            this.#put(table, toIpcStream(table, batch), requestId, timeout),
+            this.#put(table, toIpcStream(table, batch, this.#ipcOptions), requestId, timeout),
           ),
         );
       }

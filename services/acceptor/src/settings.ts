@@ -1,4 +1,5 @@
 import { setting } from '@sediment/config';
+import { IPC_COMPRESSIONS } from '@sediment/otlp';
 import { logLevelSetting } from '@sediment/service-kit';
 
 /**
@@ -44,6 +45,13 @@ export const acceptorSettings = {
     min: 100,
     description:
       "Deadline for a writer to make a request durable; past it the client gets UNAVAILABLE / 503 and retries. Below the OTLP exporters' 10 s default timeout, so they get the retry hint before they give up; gRPC calls also answer a margin before their own deadline.",
+    services: ['acceptor', 'start'],
+  }),
+  flightCompression: setting.oneOf(IPC_COMPRESSIONS, {
+    env: 'SEDIMENT_FLIGHT_COMPRESSION',
+    default: 'zstd',
+    description:
+      'Body compression of the Arrow IPC sent to writers: zstd (Arrow body compression, level 1: span batches are 5x smaller on the wire; writers decompress on arrival) or none. Writers older than this setting refuse zstd puts: upgrade writers first.',
     services: ['acceptor', 'start'],
   }),
   writerToken: setting.string({

@@ -107,7 +107,12 @@ export async function createWriter(
 
   try {
     flight = createFlightServer({
-      onDoPut: createPutHandler({ ingestor, metrics, logger: logger.child({ component: 'put' }) }),
+      onDoPut: createPutHandler({
+        ingestor,
+        metrics,
+        logger: logger.child({ component: 'put' }),
+        maxPutBytes: config.maxPutBytes,
+      }),
       maxPutBytes: config.maxPutBytes,
       maxConnectionAgeMs: config.flightMaxConnectionAge,
       ...(config.flightTokens ? { auth: { tokens: config.flightTokens } } : {}),

@@ -2,9 +2,11 @@ import {
   type DoPutHandler,
   type DoPutRequest,
   FlightInvalidArgumentError,
+  FlightResourceExhaustedError,
   FlightUnavailableError,
 } from '@sediment/flight';
 import { FlushFailedError, IngestClosedError, type Ingestor } from '@sediment/ingest';
+import { decompressIpcStream, IpcDecompressError, IpcDecompressLimitError } from '@sediment/lake';
 import type { Logger } from '@sediment/service-kit';
 import type { WriterMetrics } from './metrics.js';
 import { createPutValidator } from './validate-put.js';
@@ -19,7 +21,12 @@ const encoder = new TextEncoder();
  * request identity from app_metadata as its metadata, for the collector's retry
  * de-duplication), and answer only once the batch holding it is written and enqueued.
  *
- * Outcomes: bad input → INVALID_ARGUMENT (never retried); writer shutting down or the
+ * A stream with compressed bodies (Arrow body compression, ZSTD: what acceptors send by
+ * default) is turned into its plain form first, so the queue and the collector only see
+ * plain bodies; its plain size counts against `maxPutBytes` like any put.
+ *
+ * Outcomes: bad input → INVALID_ARGUMENT (never retried); a stream that decompresses past
+ * `maxPutBytes` → RESOURCE_EXHAUSTED; writer shutting down or the
  * store unable to take the batch → UNAVAILABLE (the acceptor retries another writer or
  * tells its client to retry: nothing acked is lost).
  */
@@ -27,14 +34,17 @@ export function createPutHandler(deps: {
   readonly ingestor: Ingestor;
   readonly metrics: WriterMetrics;
   readonly logger: Logger;
+  /** Largest plain (decompressed) IPC stream one put may carry. */
+  readonly maxPutBytes: number;
 }): DoPutHandler {
-  const { ingestor, metrics, logger } = deps;
+  const { ingestor, metrics, logger, maxPutBytes } = deps;
   const validatePut = createPutValidator();
   return async (put: DoPutRequest) => {
     const started = performance.now();
     let table = 'unknown';
     try {
-      const valid = validatePut(put.path, put.ipc);
+      const ipc = plainIpc(put.ipc, maxPutBytes);
+      const valid = validatePut(put.path, ipc);
       table = valid.table;
       const requestId = put.appMetadata ?? EMPTY;
       if (requestId.byteLength > MAX_REQUEST_ID_BYTES) {
@@ -42,11 +52,11 @@ export function createPutHandler(deps: {
           `app_metadata (request identity) is ${requestId.byteLength} bytes; at most ${MAX_REQUEST_ID_BYTES}`,
         );
       }
-      const handle = await ingestor.ingest([put.ipc], requestId);
+      const handle = await ingestor.ingest([ipc], requestId);
       const durable = await handle.awaitDurable();
       metrics.puts.inc({ table, outcome: 'ok' });
       metrics.rows.inc({ table }, valid.rows);
-      metrics.bytes.inc({ table }, put.ipc.byteLength);
+      metrics.bytes.inc({ table }, ipc.byteLength);
       metrics.putDuration.observe({ table }, (performance.now() - started) / 1000);
       return encoder.encode(
         JSON.stringify({ sequence: durable.sequence.toString(), rows: valid.rows }),
@@ -55,6 +65,23 @@ export function createPutHandler(deps: {
       throw classify(err, table, put, metrics, logger);
     }
   };
+}
+
+/** `ipc` with plain bodies (itself when none is compressed). */
+function plainIpc(ipc: Uint8Array, maxPutBytes: number): Uint8Array {
+  try {
+    return decompressIpcStream(ipc, maxPutBytes);
+  } catch (err) {
+    if (err instanceof IpcDecompressLimitError) {
+      throw new FlightResourceExhaustedError(err.message, { cause: err });
+    }
+    if (err instanceof IpcDecompressError) {
+      throw new FlightInvalidArgumentError(`undecodable Arrow IPC stream: ${err.message}`, {
+        cause: err,
+      });
+    }
+    throw err;
+  }
 }
 
 function classify(
@@ -68,6 +95,11 @@ function classify(
     metrics.puts.inc({ table, outcome: 'invalid' });
     metrics.errors.inc({ kind: 'invalid_input' });
     logger.warn({ peer: put.peer, table, reason: err.message }, 'rejected invalid put');
+    return err;
+  }
+  if (err instanceof FlightResourceExhaustedError) {
+    metrics.puts.inc({ table, outcome: 'too_large' });
+    logger.warn({ peer: put.peer, table, reason: err.message }, 'rejected oversized put');
     return err;
   }
   if (err instanceof IngestClosedError) {

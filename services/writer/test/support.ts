@@ -3,9 +3,15 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { FlightClient } from '@sediment/flight';
-import { type ObjectStore, LocalFsStore, S3Store } from '@sediment/object-store';
+import { LocalFsStore, type ObjectStore, S3Store } from '@sediment/object-store';
 import { s3TestOptions } from '@sediment/object-store/testing';
-import { decodeLogs, decodeMetrics, decodeTraces, toIpcStream } from '@sediment/otlp';
+import {
+  decodeLogs,
+  decodeMetrics,
+  decodeTraces,
+  type IpcWriteOptions,
+  toIpcStream,
+} from '@sediment/otlp';
 import { encodeRequest, type Signal } from '../../../test/support/otlp-proto.js';
 import {
   logsRequest,
@@ -58,13 +64,17 @@ export interface TablePut {
 }
 
 /** An OTLP request as an acceptor turns it into DoPuts: one per table. */
-export function requestPuts(signal: Signal, o: WorkloadOptions): TablePut[] {
+export function requestPuts(
+  signal: Signal,
+  o: WorkloadOptions,
+  ipcOptions?: IpcWriteOptions,
+): TablePut[] {
   const body = encodeRequest(signal, BUILDERS[signal](o));
   const decoded = DECODERS[signal](body);
   if (decoded.rejected > 0) throw new Error(`workload rejected: ${decoded.rejectedMessage}`);
   return decoded.tables.map(({ table, batch }) => ({
     table,
-    ipc: toIpcStream(table, batch),
+    ipc: toIpcStream(table, batch, ipcOptions),
     rows: batch.numRows,
     requestId: createHash('sha256')
       .update(signal)

@@ -1,8 +1,12 @@
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { FlightClient, FlightInvalidArgumentError } from '@sediment/flight';
-import { readCommittedFiles } from '@sediment/lake';
+import {
+  FlightClient,
+  FlightInvalidArgumentError,
+  FlightResourceExhaustedError,
+} from '@sediment/flight';
+import { readBatchHeader, readCommittedFiles, splitIpcStream } from '@sediment/lake';
 import { LocalFsStore } from '@sediment/object-store';
 import { afterEach, describe, expect, test } from 'vitest';
 import { withLakeDuckDB } from '../../../test/support/lake-duckdb.js';
@@ -19,19 +23,29 @@ afterEach(async () => {
 // 2024-03-31 22:40 UTC: spreads of 2 h cross an hour, a day and a month boundary.
 const T0 = 1_711_924_800_000_000_000n;
 
-/** 100 DoPuts: traces (1 table each), logs (1 table), metrics (3 tables each). */
+/**
+ * 100 DoPuts: traces (1 table each), logs (1 table), metrics (3 tables each); every other
+ * request with zstd-compressed bodies, as acceptors send them by default.
+ */
 function mixedPuts(): TablePut[] {
   const puts: TablePut[] = [];
   for (let request = 1; puts.length < 100; request++) {
     const signal = (['traces', 'logs', 'metrics'] as const)[request % 3]!;
     const spreadNs = request % 4 === 0 ? 2n * HOUR : 1_000_000_000n;
-    puts.push(...requestPuts(signal, { request, rows: 10 + (request % 7), startNs: T0, spreadNs }));
+    const compression = request % 2 === 0 ? 'zstd' : 'none';
+    puts.push(
+      ...requestPuts(
+        signal,
+        { request, rows: 10 + (request % 7), startNs: T0, spreadNs },
+        { compression },
+      ),
+    );
   }
   return puts.slice(0, 100);
 }
 
 describe.each(cases)('writer on $name', ({ open: openStore }) => {
-  test('100 DoPuts of mixed tables → after drain DuckDB reads exactly the rows sent, in event-time partitions', async () => {
+  test('100 DoPuts of mixed tables, half zstd-compressed → after drain DuckDB reads exactly the rows sent, in event-time partitions', async () => {
     const store = await openStore();
     const writer = await createWriter(testWriterConfig({ SEDIMENT_MAX_FILE_AGE: '1h' }), { store });
     open.push(writer);
@@ -145,6 +159,40 @@ describe('writer on memory', () => {
     expect(writer.readiness()).toEqual({ ready: true });
   });
 
+  test('compressed puts: a bad frame is INVALID_ARGUMENT, one that inflates past SEDIMENT_MAX_PUT_BYTES is RESOURCE_EXHAUSTED', async () => {
+    const big = requestPuts(
+      'logs',
+      { request: 2, rows: 400, startNs: T0 },
+      { compression: 'zstd' },
+    )[0]!;
+    const plainBytes = requestPuts('logs', { request: 2, rows: 400, startNs: T0 })[0]!.ipc.length;
+    expect(big.ipc.length).toBeLessThan(plainBytes / 2);
+    const limit = Math.floor((big.ipc.length + plainBytes) / 2);
+    const writer = await createWriter(testWriterConfig({ SEDIMENT_MAX_PUT_BYTES: String(limit) }));
+    open.push(writer);
+    const client = new FlightClient({ targets: [`127.0.0.1:${writer.flightPort}`] });
+    open.push(client);
+
+    const tooBig = await client.doPut(['logs'], big.ipc).catch((e: unknown) => e);
+    expect(tooBig).toBeInstanceOf(FlightResourceExhaustedError);
+    expect(String((tooBig as Error).message)).toMatch(/would exceed/);
+
+    const small = requestPuts(
+      'logs',
+      { request: 3, rows: 5, startNs: T0 },
+      { compression: 'zstd' },
+    )[0]!;
+    // The first zstd frame of the record batch loses its magic number.
+    const broken = small.ipc.slice();
+    const frame = firstFrame(broken);
+    broken.fill(0x5a, frame, frame + 8);
+    const bad = await client.doPut(['logs'], broken).catch((e: unknown) => e);
+    expect(bad).toBeInstanceOf(FlightInvalidArgumentError);
+
+    const [ok] = await client.doPut(['logs'], small.ipc, { appMetadata: small.requestId });
+    expect(JSON.parse(new TextDecoder().decode(ok))).toMatchObject({ rows: 5 });
+  });
+
   test('admin port serves /healthz, /readyz and /metrics; drain makes it not ready', async () => {
     const writer = await createWriter(testWriterConfig());
     open.push(writer);
@@ -157,6 +205,18 @@ describe('writer on memory', () => {
     expect(writer.readiness().ready).toBe(false);
   });
 });
+
+/** Offset of the first zstd frame (after its length prefix) in the stream's last batch. */
+function firstFrame(ipc: Uint8Array): number {
+  const dv = new DataView(ipc.buffer, ipc.byteOffset, ipc.byteLength);
+  const last = splitIpcStream(ipc).at(-1)!;
+  const h = readBatchHeader(ipc.subarray(last.metaStart, last.metaEnd));
+  for (let i = 0; i < h.bufferCount; i++) {
+    const at = last.bodyStart + h.bufferOffset(i);
+    if (h.bufferLength(i) > 8 && dv.getBigInt64(at, true) > 0n) return at + 8;
+  }
+  throw new Error('no zstd frame in the stream');
+}
 
 function identity(table: string): string {
   switch (table) {

@@ -1,0 +1,220 @@
+/**
+ * decompressIpcStream on streams compressed here, by the letter of Message.fbs, from plain
+ * Arrow JS streams (zstd-napi frames, uncompressed length first), and read back by Arrow
+ * JS with its zstd codec registered. Arrow JS's own writer cannot be the producer: it
+ * writes the compressed length where the format wants the uncompressed one (21.2,
+ * writer.mjs `_compressBodyBuffers`); its reader ignores the prefix.
+ */
+import {
+  CompressionType,
+  compressionRegistry,
+  Dictionary,
+  Float64,
+  Int32,
+  RecordBatchStreamWriter,
+  Table,
+  tableFromIPC,
+  Utf8,
+  vectorFromArray,
+} from 'apache-arrow';
+import {
+  BodyCompression,
+  BufferRegion,
+  DictionaryBatch,
+  FieldNode,
+  Message,
+  RecordBatch,
+} from 'apache-arrow/ipc/metadata/message';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { compress, decompress } from 'zstd-napi';
+import { splitIpcStream } from './ipc.js';
+import {
+  decompressIpcStream,
+  IpcDecompressError,
+  IpcDecompressLimitError,
+} from './ipc-decompress.js';
+import { readBatchHeader } from './ipc-flatbuffers.js';
+
+const ROWS = 2000;
+
+function sample(): Table {
+  const words = ['alpha', 'beta', 'gamma', null];
+  return new Table({
+    id: vectorFromArray(
+      Array.from({ length: ROWS }, (_, i) => (i % 17 === 0 ? null : i)),
+      new Int32(),
+    ),
+    text: vectorFromArray(
+      Array.from({ length: ROWS }, (_, i) => (i % 5 === 0 ? null : `value ${i % 40} `.repeat(8))),
+      new Utf8(),
+    ),
+    kind: vectorFromArray(
+      Array.from({ length: ROWS }, (_, i) => words[i % words.length]!),
+      new Dictionary(new Utf8(), new Int32()),
+    ),
+    x: vectorFromArray(
+      Array.from({ length: ROWS }, (_, i) => i / 7),
+      new Float64(),
+    ),
+    tiny: vectorFromArray(
+      Array.from({ length: ROWS }, () => 'a'),
+      new Utf8(),
+    ),
+  });
+}
+
+function writeStream(table: Table, codec: CompressionType | null): Uint8Array {
+  const plain = RecordBatchStreamWriter.writeAll(table).toUint8Array(true);
+  return codec === null ? plain : compressStream(plain, codec);
+}
+
+/**
+ * Message.fbs body compression applied to a plain stream: every non-empty buffer becomes
+ * its uncompressed length (int64 LE) and one zstd frame (or -1 and the raw bytes when that
+ * is not smaller), at 8-byte aligned offsets; headers re-encoded by Arrow JS.
+ */
+function compressStream(plain: Uint8Array, codec: CompressionType): Uint8Array {
+  const parts: Uint8Array[] = [];
+  for (const m of splitIpcStream(plain)) {
+    const h = readBatchHeader(plain.subarray(m.metaStart, m.metaEnd));
+    if (h.nodeCount === 0) {
+      parts.push(plain.subarray(m.start, m.end));
+      continue;
+    }
+    const chunks: Uint8Array[] = [];
+    const regions: BufferRegion[] = [];
+    let offset = 0;
+    for (let i = 0; i < h.bufferCount; i++) {
+      const start = m.bodyStart + h.bufferOffset(i);
+      const bytes = plain.subarray(start, start + h.bufferLength(i));
+      let chunk = new Uint8Array(0);
+      if (bytes.length > 0) {
+        const z = compress(bytes);
+        const use = z.length < bytes.length;
+        chunk = new Uint8Array(8 + (use ? z.length : bytes.length));
+        new DataView(chunk.buffer).setBigInt64(0, use ? BigInt(bytes.length) : -1n, true);
+        chunk.set(use ? z : bytes, 8);
+      }
+      regions.push(new BufferRegion(offset, chunk.length));
+      const body = new Uint8Array(pad8(chunk.length));
+      body.set(chunk);
+      chunks.push(body);
+      offset += body.length;
+    }
+    const nodes = Array.from(
+      { length: h.nodeCount },
+      (_, i) => new FieldNode(h.nodeLength(i), h.nodeNullCount(i)),
+    );
+    const rb = new RecordBatch(h.length, nodes, regions, new BodyCompression(codec));
+    const header = h.dictionaryId >= 0 ? new DictionaryBatch(rb, h.dictionaryId, h.isDelta) : rb;
+    const fb = Message.encode(Message.from(header, offset));
+    const prefix = new Uint8Array(8 + pad8(fb.length));
+    new DataView(prefix.buffer).setUint32(0, 0xffffffff, true);
+    new DataView(prefix.buffer).setInt32(4, pad8(fb.length), true);
+    prefix.set(fb, 8);
+    parts.push(prefix, ...chunks);
+  }
+  parts.push(new Uint8Array([0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0]));
+  return new Uint8Array(Buffer.concat(parts)); // a plain Uint8Array: slice() copies, byteOffset 0
+}
+
+const pad8 = (n: number) => (n + 7) & ~7;
+
+const rows = (t: Table) =>
+  JSON.stringify(t.toArray(), (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v));
+
+/** Every batch message of the stream, with where its body starts. */
+function batches(ipc: Uint8Array) {
+  return splitIpcStream(ipc)
+    .map((m) => ({ m, h: readBatchHeader(ipc.subarray(m.metaStart, m.metaEnd)) }))
+    .filter(({ h }) => h.nodeCount > 0);
+}
+
+describe('decompressIpcStream', () => {
+  let compressed: Uint8Array;
+  const table = sample();
+
+  beforeAll(() => {
+    compressionRegistry.set(CompressionType.ZSTD, {
+      encode: (b) => compress(b),
+      decode: (b) => decompress(b),
+    });
+    compressed = writeStream(table, CompressionType.ZSTD);
+  });
+
+  it('turns zstd bodies into plain ones with the same values', () => {
+    // The compressed stream itself is what Arrow JS (zstd codec registered) reads as `table`.
+    expect(rows(tableFromIPC(compressed))).toBe(rows(table));
+    const plain = decompressIpcStream(compressed, 1 << 30);
+    expect(batches(compressed).every(({ h }) => h.compressed && h.codec === 1)).toBe(true);
+    const out = batches(plain);
+    expect(out.length).toBe(2); // the dictionary batch and the record batch
+    for (const { h } of out) expect(h.compressed).toBe(false);
+    expect(plain.length).toBeGreaterThan(compressed.length);
+    expect(rows(tableFromIPC(plain))).toBe(rows(table));
+    // Every buffer of the plain stream lies at an 8-byte aligned offset inside its body.
+    for (const { m, h } of out) {
+      for (let i = 0; i < h.bufferCount; i++) {
+        expect(h.bufferOffset(i) % 8).toBe(0);
+        expect(h.bufferOffset(i) + h.bufferLength(i)).toBeLessThanOrEqual(m.end - m.bodyStart);
+      }
+    }
+  });
+
+  it('returns an uncompressed stream itself', () => {
+    const plain = writeStream(table, null);
+    expect(decompressIpcStream(plain, 1 << 30)).toBe(plain);
+  });
+
+  it('refuses a stream whose plain form exceeds the limit, before allocating it', () => {
+    const plainSize = decompressIpcStream(compressed, 1 << 30).length;
+    expect(() => decompressIpcStream(compressed, plainSize - 1)).toThrow(IpcDecompressLimitError);
+    // A prefix claiming 1 TiB in a stream of a few kilobytes.
+    const bomb = compressed.slice();
+    const { m, h } = batches(bomb).at(-1)!;
+    const i = firstCompressedBuffer(bomb, m.bodyStart, h);
+    new DataView(bomb.buffer).setBigInt64(m.bodyStart + h.bufferOffset(i), 1n << 40n, true);
+    expect(() => decompressIpcStream(bomb, 256 << 20)).toThrow(IpcDecompressLimitError);
+  });
+
+  it('refuses prefixes that disagree with their frame, bad frames, other codecs, truncation', () => {
+    const { m, h } = batches(compressed).at(-1)!;
+    const i = firstCompressedBuffer(compressed, m.bodyStart, h);
+    const at = m.bodyStart + h.bufferOffset(i);
+    const claimed = Number(new DataView(compressed.buffer).getBigInt64(at, true));
+
+    const longer = compressed.slice();
+    new DataView(longer.buffer).setBigInt64(at, BigInt(claimed + 1), true);
+    expect(() => decompressIpcStream(longer, 1 << 30)).toThrow(/decompressed to|ZSTD frame/);
+
+    const garbage = compressed.slice();
+    garbage.fill(0x5a, at + 8, at + 16); // the frame's magic number and header
+    expect(() => decompressIpcStream(garbage, 1 << 30)).toThrow(IpcDecompressError);
+
+    const negative = compressed.slice();
+    new DataView(negative.buffer).setBigInt64(at, -5n, true);
+    expect(() => decompressIpcStream(negative, 1 << 30)).toThrow(/claims -5 bytes/);
+
+    expect(() => decompressIpcStream(compressed.subarray(0, at + 4), 1 << 30)).toThrow(
+      IpcDecompressError,
+    );
+
+    const lz4 = writeStream(table, CompressionType.LZ4_FRAME);
+    expect(() => decompressIpcStream(lz4, 1 << 30)).toThrow(/LZ4_FRAME is not supported/);
+  });
+});
+
+/** Index of the first buffer stored as a zstd frame (prefix ≥ 0). */
+function firstCompressedBuffer(
+  ipc: Uint8Array,
+  bodyStart: number,
+  h: ReturnType<typeof readBatchHeader>,
+): number {
+  const dv = new DataView(ipc.buffer, ipc.byteOffset, ipc.byteLength);
+  for (let i = 0; i < h.bufferCount; i++) {
+    if (h.bufferLength(i) >= 8 && dv.getBigInt64(bodyStart + h.bufferOffset(i), true) > 0n) {
+      return i;
+    }
+  }
+  throw new Error('no compressed buffer');
+}

@@ -1,0 +1,248 @@
+/**
+ * Arrow IPC streams with compressed bodies turned into plain ones.
+ *
+ * Arrow's body compression (Message.fbs `BodyCompression`, method BUFFER) compresses each
+ * buffer of a record or dictionary batch on its own: in the body, a compressed buffer is
+ * its uncompressed length as int64 LE followed by one compressed frame, or -1 followed by
+ * the raw bytes when compression did not pay; an empty buffer stays empty. The acceptor
+ * sends its Flight puts this way (ZSTD: a fifth of the bytes over the wire, see
+ * docs/004-flight.md); the writer turns them back into plain streams on arrival, so the
+ * queue, its checks and the collector only ever see uncompressed bodies.
+ *
+ * Only ZSTD is accepted (Sediment has no LZ4 codec). Everything that comes from the
+ * stream is checked before it is used: message framing, every buffer inside its body,
+ * length prefixes, the total size against a cap (so that a small stream claiming
+ * gigabytes is refused without allocating them), and that each frame decompresses to
+ * exactly the length its prefix claims.
+ */
+import {
+  BufferRegion,
+  DictionaryBatch,
+  FieldNode,
+  Message,
+  RecordBatch,
+} from 'apache-arrow/ipc/metadata/message';
+import zstd from 'zstd-napi/binding.js';
+import { messageMetadata } from './ipc.js';
+import { type BatchHeader, HeaderType, readBatchHeader } from './ipc-flatbuffers.js';
+
+/** Message.fbs CompressionType. */
+export const CompressionCodec = { LZ4_FRAME: 0, ZSTD: 1 } as const;
+/** Message.fbs BodyCompressionMethod.BUFFER. */
+const METHOD_BUFFER = 0;
+const CONTINUATION = 0xffffffff;
+/** Uncompressed-length prefix of a buffer stored raw. */
+const RAW = -1n;
+
+const pad8 = (n: number): number => (n + 7) & ~7;
+
+/** A stream whose compressed bodies cannot be turned into plain ones. */
+export class IpcDecompressError extends Error {
+  override readonly name: string = 'IpcDecompressError';
+  readonly code = 'IPC_DECOMPRESS_FAILED';
+}
+
+/** A stream whose bodies would decompress to more than the caller allows. */
+export class IpcDecompressLimitError extends IpcDecompressError {
+  override readonly name = 'IpcDecompressLimitError';
+}
+
+let dctx: zstd.DCtx | undefined;
+
+/** One buffer of a compressed batch: where its bytes are and what they become. */
+interface BufferPlan {
+  /** Compressed frame or raw bytes (after the length prefix). */
+  readonly data: Uint8Array;
+  /** Uncompressed length; -1 when `data` is stored raw. */
+  readonly plain: number;
+  /** Offset in the new body. */
+  readonly offset: number;
+}
+
+interface Piece {
+  /** The message's bytes as they are (schema, end of stream, uncompressed batches). */
+  readonly raw?: Uint8Array;
+  /** A compressed batch: its new framed metadata and its buffers' plan. */
+  readonly meta?: Uint8Array;
+  readonly buffers?: readonly BufferPlan[];
+  readonly bodyLength?: number;
+  readonly where?: string;
+}
+
+/**
+ * The stream with every compressed body replaced by its plain form; `bytes` itself when no
+ * body is compressed. Messages keep their order; the end-of-stream marker is kept. The
+ * plain stream is laid out from the length prefixes first, then every frame is
+ * decompressed straight into its place.
+ * @param maxBytes the largest plain stream to produce
+ * @throws IpcDecompressError for malformed framing, codecs other than ZSTD, bad prefixes
+ *   or frames; IpcDecompressLimitError when the plain stream would exceed `maxBytes`.
+ */
+export function decompressIpcStream(bytes: Uint8Array, maxBytes: number): Uint8Array {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const fail = (reason: string) => new IpcDecompressError(reason);
+  const pieces: Piece[] = [];
+  let compressed = false;
+  let size = 0;
+  let pos = 0;
+  while (pos < bytes.length) {
+    const at = messageMetadata(bytes, view, pos, fail);
+    if (at === null) {
+      // End-of-stream marker (4 or 8 bytes): kept as it is, and nothing after it.
+      const end = Math.min(
+        bytes.length,
+        pos + (view.getUint32(pos, true) === CONTINUATION ? 8 : 4),
+      );
+      pieces.push({ raw: bytes.subarray(pos, end) });
+      size += end - pos;
+      if (size > maxBytes) throw limit(maxBytes);
+      break;
+    }
+    let header: BatchHeader;
+    try {
+      header = readBatchHeader(bytes.subarray(at.start, at.end));
+    } catch (err) {
+      throw new IpcDecompressError(`message at ${pos}: ${(err as Error).message}`, { cause: err });
+    }
+    const bodyEnd = at.end + header.bodyLength;
+    if (!(header.bodyLength >= 0) || bodyEnd > bytes.length) {
+      throw fail(`message at ${pos}: body of ${header.bodyLength} bytes runs past the stream`);
+    }
+    if (!header.compressed) {
+      pieces.push({ raw: bytes.subarray(pos, bodyEnd) });
+      size += bodyEnd - pos;
+    } else {
+      compressed = true;
+      const piece = planBatch(header, bytes.subarray(at.end, bodyEnd), maxBytes - size, pos);
+      pieces.push(piece);
+      size += piece.meta!.length + piece.bodyLength!;
+    }
+    if (size > maxBytes) throw limit(maxBytes);
+    pos = bodyEnd;
+  }
+  if (!compressed) return bytes;
+  const out = new Uint8Array(size);
+  let o = 0;
+  for (const p of pieces) {
+    if (p.raw !== undefined) {
+      out.set(p.raw, o);
+      o += p.raw.length;
+      continue;
+    }
+    out.set(p.meta!, o);
+    o += p.meta!.length;
+    const buffers = p.buffers!;
+    for (let i = 0; i < buffers.length; i++) {
+      const b = buffers[i]!;
+      if (b.plain < 0) out.set(b.data, o + b.offset);
+      else
+        inflate(
+          b.data,
+          out.subarray(o + b.offset, o + b.offset + b.plain),
+          `${p.where}: buffer ${i}`,
+        );
+    }
+    o += p.bodyLength!; // padding bytes are zero: `out` starts zeroed
+  }
+  return out;
+}
+
+function limit(maxBytes: number): IpcDecompressLimitError {
+  return new IpcDecompressLimitError(
+    `the decompressed Arrow IPC stream would exceed ${maxBytes} bytes`,
+  );
+}
+
+/** Checks a compressed batch's buffers and lays out its plain body (nothing decompressed yet). */
+function planBatch(h: BatchHeader, body: Uint8Array, budget: number, pos: number): Piece {
+  const where = `message at ${pos}`;
+  if (h.codec !== CompressionCodec.ZSTD) {
+    throw new IpcDecompressError(
+      `${where}: body compression codec ${h.codec === 0 ? 'LZ4_FRAME' : h.codec} is not supported (only ZSTD)`,
+    );
+  }
+  if (h.compressionMethod !== METHOD_BUFFER) {
+    throw new IpcDecompressError(
+      `${where}: body compression method ${h.compressionMethod} is not BUFFER`,
+    );
+  }
+  const bodyView = new DataView(body.buffer, body.byteOffset, body.byteLength);
+  const buffers: BufferPlan[] = [];
+  const regions: BufferRegion[] = [];
+  let bodyLength = 0;
+  for (let i = 0; i < h.bufferCount; i++) {
+    const offset = h.bufferOffset(i);
+    const length = h.bufferLength(i);
+    if (!(offset >= 0 && length >= 0 && offset + length <= body.length)) {
+      throw new IpcDecompressError(`${where}: buffer ${i} lies outside the body`);
+    }
+    let data = body.subarray(offset, offset);
+    let plain = 0;
+    let plainLength = 0;
+    if (length > 0) {
+      if (length < 8) {
+        throw new IpcDecompressError(`${where}: buffer ${i} is shorter than its length prefix`);
+      }
+      const claimed = bodyView.getBigInt64(offset, true);
+      data = body.subarray(offset + 8, offset + length);
+      if (claimed === RAW) {
+        plain = -1;
+        plainLength = data.length;
+      } else {
+        if (claimed < 0n) {
+          throw new IpcDecompressError(`${where}: buffer ${i} claims ${claimed} bytes`);
+        }
+        if (claimed > BigInt(budget)) throw limit(budget);
+        plain = Number(claimed);
+        plainLength = plain;
+      }
+    }
+    buffers.push({ data, plain, offset: bodyLength });
+    regions.push(new BufferRegion(bodyLength, plainLength));
+    bodyLength = pad8(bodyLength + plainLength);
+    if (bodyLength > budget) throw limit(budget);
+  }
+  const nodes: FieldNode[] = [];
+  for (let i = 0; i < h.nodeCount; i++) {
+    nodes.push(new FieldNode(h.nodeLength(i), h.nodeNullCount(i)));
+  }
+  const batch = new RecordBatch(h.length, nodes, regions, null);
+  const header =
+    h.headerType === HeaderType.DictionaryBatch
+      ? new DictionaryBatch(batch, h.dictionaryId, h.isDelta)
+      : batch;
+  const meta = frame(Message.encode(Message.from(header, bodyLength)));
+  return { meta, buffers, bodyLength, where };
+}
+
+/** Decompresses one frame into `out`, which must be exactly its plain length. */
+function inflate(data: Uint8Array, out: Uint8Array, what: string): void {
+  let n: number;
+  try {
+    dctx ??= new zstd.DCtx();
+    n = dctx.decompress(out, data);
+  } catch (err) {
+    throw new IpcDecompressError(
+      `${what}: not a ZSTD frame of its length (${(err as Error).message})`,
+      {
+        cause: err,
+      },
+    );
+  }
+  if (n !== out.length) {
+    throw new IpcDecompressError(
+      `${what}: decompressed to ${n} bytes, its prefix says ${out.length}`,
+    );
+  }
+}
+
+/** `[continuation][metadata length][metadata, padded to 8]`. */
+function frame(fb: Uint8Array): Uint8Array {
+  const padded = pad8(fb.length);
+  const out = new Uint8Array(8 + padded);
+  const dv = new DataView(out.buffer);
+  dv.setUint32(0, CONTINUATION, true);
+  dv.setInt32(4, padded, true);
+  out.set(fb, 8);
+  return out;
+}
