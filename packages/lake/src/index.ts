@@ -34,7 +34,6 @@ export * from './errors.js';
 export { type CollectOrphansOptions, type CollectOrphansResult, collectOrphans } from './gc.js';
 export { type IpcMessage, splitIpcStream } from './ipc.js';
 export {
-  CompressionCodec,
   decompressIpcStream,
   IpcDecompressError,
   IpcDecompressLimitError,

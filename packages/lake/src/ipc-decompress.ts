@@ -23,11 +23,11 @@ import {
   RecordBatch,
 } from 'apache-arrow/ipc/metadata/message';
 import zstd from 'zstd-napi/binding.js';
-import { messageMetadata } from './ipc.js';
-import { type BatchHeader, HeaderType, readBatchHeader } from './ipc-flatbuffers.js';
+import { type RawMessage, rawMessageAt } from './ipc.js';
+import { type BatchHeader, HeaderType } from './ipc-flatbuffers.js';
 
 /** Message.fbs CompressionType. */
-export const CompressionCodec = { LZ4_FRAME: 0, ZSTD: 1 } as const;
+const CompressionCodec = { LZ4_FRAME: 0, ZSTD: 1 } as const;
 /** Message.fbs BodyCompressionMethod.BUFFER. */
 const METHOD_BUFFER = 0;
 const CONTINUATION = 0xffffffff;
@@ -86,8 +86,14 @@ export function decompressIpcStream(bytes: Uint8Array, maxBytes: number): Uint8A
   let size = 0;
   let pos = 0;
   while (pos < bytes.length) {
-    const at = messageMetadata(bytes, view, pos, fail);
-    if (at === null) {
+    let m: RawMessage | null;
+    try {
+      m = rawMessageAt(bytes, view, pos, fail);
+    } catch (err) {
+      if (err instanceof IpcDecompressError) throw err;
+      throw new IpcDecompressError(`message at ${pos}: ${(err as Error).message}`, { cause: err });
+    }
+    if (m === null) {
       // End-of-stream marker (4 or 8 bytes): kept as it is, and nothing after it.
       const end = Math.min(
         bytes.length,
@@ -98,27 +104,17 @@ export function decompressIpcStream(bytes: Uint8Array, maxBytes: number): Uint8A
       if (size > maxBytes) throw limit(maxBytes);
       break;
     }
-    let header: BatchHeader;
-    try {
-      header = readBatchHeader(bytes.subarray(at.start, at.end));
-    } catch (err) {
-      throw new IpcDecompressError(`message at ${pos}: ${(err as Error).message}`, { cause: err });
-    }
-    const bodyEnd = at.end + header.bodyLength;
-    if (!(header.bodyLength >= 0) || bodyEnd > bytes.length) {
-      throw fail(`message at ${pos}: body of ${header.bodyLength} bytes runs past the stream`);
-    }
-    if (!header.compressed) {
-      pieces.push({ raw: bytes.subarray(pos, bodyEnd) });
-      size += bodyEnd - pos;
+    if (!m.header.compressed) {
+      pieces.push({ raw: bytes.subarray(pos, m.end) });
+      size += m.end - pos;
     } else {
       compressed = true;
-      const piece = planBatch(header, bytes.subarray(at.end, bodyEnd), maxBytes - size, pos);
+      const piece = planBatch(m.header, m.body, maxBytes - size, pos);
       pieces.push(piece);
       size += piece.meta!.length + piece.bodyLength!;
     }
     if (size > maxBytes) throw limit(maxBytes);
-    pos = bodyEnd;
+    pos = m.end;
   }
   if (!compressed) return bytes;
   const out = new Uint8Array(size);
@@ -158,7 +154,7 @@ function planBatch(h: BatchHeader, body: Uint8Array, budget: number, pos: number
   const where = `message at ${pos}`;
   if (h.codec !== CompressionCodec.ZSTD) {
     throw new IpcDecompressError(
-      `${where}: body compression codec ${h.codec === 0 ? 'LZ4_FRAME' : h.codec} is not supported (only ZSTD)`,
+      `${where}: body compression codec ${h.codec === CompressionCodec.LZ4_FRAME ? 'LZ4_FRAME' : h.codec} is not supported (only ZSTD)`,
     );
   }
   if (h.compressionMethod !== METHOD_BUFFER) {

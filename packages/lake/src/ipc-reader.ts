@@ -26,13 +26,8 @@ import {
   type Vector,
 } from 'apache-arrow';
 import { Message } from 'apache-arrow/ipc/metadata/message';
-import { messageMetadata } from './ipc.js';
-import {
-  type BatchHeader,
-  guardSchemaMessage,
-  HeaderType,
-  readBatchHeader,
-} from './ipc-flatbuffers.js';
+import { type RawMessage, rawMessageAt } from './ipc.js';
+import { type BatchHeader, guardSchemaMessage, HeaderType } from './ipc-flatbuffers.js';
 
 /** Thrown for a stream whose messages do not fit their bytes or their schema. */
 export class IpcReadError extends Error {
@@ -44,13 +39,6 @@ export interface IpcBatches {
   readonly schema: Schema;
   /** The record batches with at least one row, in stream order. */
   readonly batches: Data[];
-}
-
-/** One message: its flatbuffer metadata, its header read in place, and its body. */
-interface RawMessage {
-  readonly meta: Uint8Array;
-  readonly header: BatchHeader;
-  readonly body: Uint8Array;
 }
 
 const EMPTY = new Uint8Array(0);
@@ -226,33 +214,24 @@ interface TypedArrayCtor<T extends ArrayBufferView = ArrayBufferView> {
   new (buffer: ArrayBufferLike, byteOffset: number, length: number): T;
 }
 
-/** `[prefix][metadata][body]` at `pos`: the message and where the next one starts. */
-function messageAt(bytes: Uint8Array, view: DataView, pos: number): [RawMessage, number] | null {
-  const at = messageMetadata(bytes, view, pos, (reason) => new IpcReadError(reason));
-  if (!at) return null; // end of stream
-  const meta = bytes.subarray(at.start, at.end);
-  const header = readBatchHeader(meta);
-  const end = at.end + header.bodyLength;
-  if (end > bytes.length) throw new IpcReadError(`truncated body at ${pos}`);
-  return [{ meta, header, body: bytes.subarray(at.end, end) }, end];
-}
+const readFailure = (reason: string) => new IpcReadError(reason);
 
 function splitMessages(bytes: Uint8Array): RawMessage[] {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const out: RawMessage[] = [];
   let pos = 0;
   while (pos < bytes.length) {
-    const next = messageAt(bytes, view, pos);
-    if (!next) break;
-    out.push(next[0]);
-    pos = next[1];
+    const next = rawMessageAt(bytes, view, pos, readFailure);
+    if (!next) break; // end of stream
+    out.push(next);
+    pos = next.end;
   }
   return out;
 }
 
 function oneMessage(bytes: Uint8Array): RawMessage {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const next = messageAt(bytes, view, 0);
+  const next = rawMessageAt(bytes, view, 0, readFailure);
   if (!next) throw new IpcReadError('an end-of-stream marker among the messages');
-  return next[0];
+  return next;
 }

@@ -9,6 +9,7 @@
  */
 import { type DataType, type Field, MessageHeader, type Schema, Type } from 'apache-arrow';
 import { Message } from 'apache-arrow/ipc/metadata/message';
+import { type BatchHeader, readBatchHeader } from './ipc-flatbuffers.js';
 
 export interface IpcMessage {
   /** Byte range of the whole message (prefix + metadata + body) in the stream. */
@@ -49,6 +50,35 @@ export function messageMetadata(
     throw fail(`bad message metadata length ${metaLen} at ${pos}`);
   }
   return { start: pos + prefix, end: pos + prefix + metaLen };
+}
+
+/** One message read in place: its metadata, its header (bounds-checked, no Arrow JS), its body. */
+export interface RawMessage {
+  readonly meta: Uint8Array;
+  readonly header: BatchHeader;
+  readonly body: Uint8Array;
+  /** Where the next message starts. */
+  readonly end: number;
+}
+
+/**
+ * `[prefix][metadata][body]` at `pos`; `null` at the end-of-stream marker.
+ * @throws `fail(reason)` for a bad prefix or a body past the bytes; IpcHeaderError for a
+ *   malformed header
+ */
+export function rawMessageAt(
+  bytes: Uint8Array,
+  view: DataView,
+  pos: number,
+  fail: (reason: string) => Error,
+): RawMessage | null {
+  const at = messageMetadata(bytes, view, pos, fail);
+  if (!at) return null;
+  const meta = bytes.subarray(at.start, at.end);
+  const header = readBatchHeader(meta);
+  const end = at.end + header.bodyLength;
+  if (end > bytes.length) throw fail(`truncated body at ${pos}`);
+  return { meta, header, body: bytes.subarray(at.end, end), end };
 }
 
 /**

@@ -243,7 +243,7 @@ export const DEFAULT_IPC_ZSTD_LEVEL = 1;
 /** Buffers shorter than this are stored raw (a zstd frame has ~10 bytes of overhead). */
 const MIN_COMPRESS_BYTES = 64;
 /** Length prefix of a buffer stored raw in a compressed body. */
-const RAW_PREFIX = -1;
+const RAW_PREFIX = -1n;
 
 /**
  * One Arrow IPC stream: the schema of `batch` with `metadata` as its custom metadata,
@@ -327,71 +327,57 @@ function batchParts(batch: RecordBatch): Part[] {
 }
 
 let cctx: zstd.CCtx | undefined;
+/** Reused between calls (everything is copied out before returning) up to this size. */
+const SCRATCH_KEEP_BYTES = 4 * 1024 * 1024;
+let keptScratch = new Uint8Array(0);
 
 /**
- * The stream with compressed batch bodies. Each buffer is compressed into one scratch
- * area first (its final size decides the body layout), then the stream is written in one
- * allocation. Batch headers are encoded by Arrow JS's `Message` encoder: the fixed-shape
- * headers above have no compression field.
+ * The stream with compressed batch bodies. The buffers are compressed into a scratch area
+ * laid out as the bodies will be (8-byte aligned, zero padding): a frame's size decides
+ * the layout, so each body is then copied into the one output allocation as one range.
+ * Batch headers are encoded by Arrow JS's `Message` encoder: the fixed-shape headers above
+ * have no compression field.
  */
-function writeCompressed(schemaBytes: Uint8Array, parts: Part[], level?: number): Uint8Array {
-  cctx ??= new zstd.CCtx();
-  const zstdLevel = level ?? DEFAULT_IPC_ZSTD_LEVEL;
-  let scratchSize = 0;
+function writeCompressed(
+  schemaBytes: Uint8Array,
+  parts: Part[],
+  level = DEFAULT_IPC_ZSTD_LEVEL,
+): Uint8Array {
+  let bound = 0;
   for (const part of parts) {
-    for (const b of part.batch.buffers) scratchSize += 8 + zstd.compressBound(b.byteLength);
+    for (const b of part.batch.buffers) bound += pad8(8 + zstd.compressBound(b.byteLength));
   }
-  const scratch = Buffer.allocUnsafeSlow(scratchSize);
-  const scratchView = new DataView(scratch.buffer, scratch.byteOffset, scratch.byteLength);
+  if (bound > SCRATCH_KEEP_BYTES) keptScratch = new Uint8Array(0);
+  else if (keptScratch.length < bound) keptScratch = new Uint8Array(SCRATCH_KEEP_BYTES);
+  const scratch = bound > SCRATCH_KEEP_BYTES ? new Uint8Array(bound) : keptScratch;
+  const view = new DataView(scratch.buffer);
   const compression = new BodyCompression(CompressionType.ZSTD);
-  const messages: {
-    meta: Uint8Array;
-    spans: { start: number; end: number }[];
-    bodyLength: number;
-  }[] = [];
+  const messages: { meta: Uint8Array; bodyStart: number; bodyLength: number }[] = [];
   let s = 0;
   let size = schemaBytes.length + 8;
   for (const part of parts) {
-    const { batch } = part;
-    const spans: { start: number; end: number }[] = [];
+    const bodyStart = s;
     const regions: BufferRegion[] = [];
-    let bodyLength = 0;
-    for (const b of batch.buffers) {
+    for (const b of part.batch.buffers) {
       const bytes = new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
-      const start = s;
-      if (bytes.length > 0) {
-        let n = 0;
-        if (bytes.length >= MIN_COMPRESS_BYTES) {
-          n = cctx.compress(scratch.subarray(s + 8), bytes, zstdLevel);
-        }
-        if (n > 0 && n < bytes.length) {
-          setInt64(scratchView, s, bytes.length);
-          s += 8 + n;
-        } else {
-          scratchView.setInt32(s, RAW_PREFIX, true);
-          scratchView.setInt32(s + 4, RAW_PREFIX, true);
-          scratch.set(bytes, s + 8);
-          s += 8 + bytes.length;
-        }
-      }
-      spans.push({ start, end: s });
-      regions.push(new BufferRegion(bodyLength, s - start));
-      bodyLength = pad8(bodyLength + (s - start));
+      const length = bytes.length === 0 ? 0 : compressBuffer(scratch, view, s, bytes, level);
+      regions.push(new BufferRegion(s - bodyStart, length));
+      const next = pad8(s + length);
+      scratch.fill(0, s + length, next);
+      s = next;
     }
-    const nodes = batch.nodes.map((n) => new FieldNode(n.length, n.nullCount));
-    const rb = new RecordBatchHeader(batch.length, nodes, regions, compression);
+    const nodes = part.batch.nodes.map((n) => new FieldNode(n.length, n.nullCount));
+    const rb = new RecordBatchHeader(part.batch.length, nodes, regions, compression);
     const header =
       part.rbVtable === RB_VTABLE_IN_DICTIONARY_BATCH
         ? new DictionaryBatchHeader(rb, part.dictionaryId)
         : rb;
-    const meta = Message.encode(Message.from(header, bodyLength));
-    messages.push({ meta, spans, bodyLength });
-    size += 8 + pad8(meta.length) + bodyLength;
+    const meta = Message.encode(Message.from(header, s - bodyStart));
+    messages.push({ meta, bodyStart, bodyLength: s - bodyStart });
+    size += 8 + pad8(meta.length) + (s - bodyStart);
   }
-  const backing = Buffer.allocUnsafeSlow(size);
-  const out = new Uint8Array(backing.buffer, backing.byteOffset, size);
-  out.fill(0);
-  const dv = new DataView(out.buffer, out.byteOffset, size);
+  const out = new Uint8Array(size); // zeroed: the metadata padding
+  const dv = new DataView(out.buffer);
   out.set(schemaBytes, 0);
   let pos = schemaBytes.length;
   for (const m of messages) {
@@ -400,14 +386,34 @@ function writeCompressed(schemaBytes: Uint8Array, parts: Part[], level?: number)
     dv.setInt32(pos + 4, padded, true);
     out.set(m.meta, pos + 8);
     pos += 8 + padded;
-    let at = pos;
-    for (const span of m.spans) {
-      out.set(scratch.subarray(span.start, span.end), at);
-      at = pos + pad8(at - pos + (span.end - span.start));
-    }
+    out.set(scratch.subarray(m.bodyStart, m.bodyStart + m.bodyLength), pos);
     pos += m.bodyLength;
   }
   dv.setUint32(pos, CONTINUATION, true);
   dv.setUint32(pos + 4, 0, true);
   return out;
+}
+
+/**
+ * Writes `bytes` at `at` as its length (int64 LE) and one zstd frame, or as -1 and the raw
+ * bytes when it is short or the frame would not be smaller. Returns the bytes written.
+ */
+function compressBuffer(
+  scratch: Uint8Array,
+  view: DataView,
+  at: number,
+  bytes: Uint8Array,
+  level: number,
+): number {
+  if (bytes.length >= MIN_COMPRESS_BYTES) {
+    cctx ??= new zstd.CCtx();
+    const n = cctx.compress(scratch.subarray(at + 8), bytes, level);
+    if (n < bytes.length) {
+      setInt64(view, at, bytes.length);
+      return 8 + n;
+    }
+  }
+  view.setBigInt64(at, RAW_PREFIX, true);
+  scratch.set(bytes, at + 8);
+  return 8 + bytes.length;
 }
