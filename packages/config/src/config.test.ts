@@ -20,6 +20,7 @@ const settings = {
   maxBody: setting.bytes({
     env: 'SEDIMENT_MAX_BODY',
     default: 4 * 1024 * 1024,
+    max: 1024 * 1024 * 1024,
     description: 'body limit',
     services: ['acceptor'],
   }),
@@ -127,7 +128,12 @@ describe('parseSettings', () => {
     let err: unknown;
     try {
       parseSettings(settings, {
-        env: { SEDIMENT_GRPC_PORT: '70000', SEDIMENT_FLUSH: 'soon', SEDIMENT_WORKERS: '0' },
+        env: {
+          SEDIMENT_GRPC_PORT: '70000',
+          SEDIMENT_FLUSH: 'soon',
+          SEDIMENT_WORKERS: '0',
+          SEDIMENT_MAX_BODY: '2GiB',
+        },
         argv: ['--compression', 'lz4', '--bogus', '1', '--tokens'],
       });
     } catch (e) {
@@ -138,6 +144,7 @@ describe('parseSettings', () => {
     expect(problems).toContain('SEDIMENT_GRPC_PORT="70000": must be at most 65535');
     expect(problems).toContain('SEDIMENT_FLUSH="soon": expected a duration');
     expect(problems).toContain('SEDIMENT_WORKERS="0": must be at least 1');
+    expect(problems).toContain('SEDIMENT_MAX_BODY="2GiB": must be at most 1073741824');
     expect(problems).toContain('--compression="lz4": expected one of none, zstd');
     expect(problems).toContain('unknown option --bogus');
     expect(problems).toContain('--tokens needs a value');

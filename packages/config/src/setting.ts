@@ -104,8 +104,8 @@ export const port: Factory<number> = ((options: SettingOptions<number>) =>
     String,
   )) as Factory<number>;
 
-export const bytes: Factory<number, { min?: number }> = ((
-  options: SettingOptions<number> & { min?: number },
+export const bytes: Factory<number, { min?: number; max?: number }> = ((
+  options: SettingOptions<number> & { min?: number; max?: number },
 ) =>
   define(
     options,
@@ -113,10 +113,10 @@ export const bytes: Factory<number, { min?: number }> = ((
     (raw) => {
       const value = parseBytes(raw);
       if (value === undefined) throw new Error('expected a size such as 4MiB, 512KiB or 1048576');
-      return inRange(value, options.min, undefined);
+      return inRange(value, options.min, options.max);
     },
     formatBytes,
-  )) as Factory<number, { min?: number }>;
+  )) as Factory<number, { min?: number; max?: number }>;
 
 export const duration: Factory<number, { min?: number }> = ((
   options: SettingOptions<number> & { min?: number },

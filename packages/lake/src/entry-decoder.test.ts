@@ -1,6 +1,7 @@
 import { Field, makeData, RecordBatch, RecordBatchReader, Schema, Struct } from 'apache-arrow';
 import { describe, expect, it } from 'vitest';
 import { f64, recordBatch, ts, utf8 } from '../test/fixtures/arrow-build.js';
+import { compressStream } from '../test/fixtures/ipc-compress.js';
 import { rowsOf } from '../test/fixtures/oracle.js';
 import { logsBatch, spansBatch, toIpc } from '../test/fixtures/synthetic-tables.js';
 import { EntryDecoder } from './entry-decoder.js';
@@ -39,6 +40,35 @@ describe('EntryDecoder', () => {
     expect(p.range.min).toBe(hour0 * H);
     expect(p.range.max).toBe(hour0 * H + 63_000_000n);
     expect(readPieces(d.schema.schemaMessage, p.messages)).toEqual(rowsOf(batch));
+  });
+
+  it('reads entries with zstd-compressed bodies (as writers queue them) like their plain form', () => {
+    const one = spansBatch({ rows: 64, seed: 2, timestamp: (i) => hour0 * H + BigInt(i) });
+    const stamps = [hour0 * H - 1n, hour0 * H, hour0 * H + H];
+    const spread = logsBatch({ rows: 3, seed: 4, timestamp: (i) => stamps[i]! });
+    for (const batch of [one, spread]) {
+      const plain = decoder().decode(toIpc(batch), 0);
+      const packed = toIpc(batch);
+      const compressed = compressStream(packed);
+      expect(compressed.length).not.toBe(packed.length);
+      const d = decoder().decode(compressed, 0);
+      expect(d.ok && plain.ok).toBe(true);
+      if (!d.ok || !plain.ok) return;
+      expect(d.slow).toBe(plain.slow);
+      expect(d.pieces.map((p) => [p.hour, p.rows])).toEqual(
+        plain.pieces.map((p) => [p.hour, p.rows]),
+      );
+      for (const [k, p] of d.pieces.entries()) {
+        expect(readPieces(d.schema.schemaMessage, p.messages)).toEqual(
+          readPieces(plain.schema.schemaMessage, plain.pieces[k]!.messages),
+        );
+      }
+    }
+    // A frame that does not inflate: quarantined as undecodable IPC.
+    const broken = compressStream(toIpc(one));
+    broken.fill(0x5a, broken.length - 64, broken.length - 8);
+    const bad = decoder().decode(broken, 0);
+    expect(bad.ok ? 'ok' : bad.error.reason).toBe('ipc');
   });
 
   it('splits rows spanning hours (interleaved, exact boundaries, pre-1970) into per-hour pieces', () => {

@@ -2,6 +2,9 @@
  * Turns one queue entry (an Arrow IPC stream of one table's record batches) into
  * hour-partitioned pieces ready to be appended to a Parquet file's input stream.
  *
+ * An entry with compressed bodies (Arrow body compression, ZSTD: what writers queue by
+ * default) is first turned into its plain form; everything below reads plain streams.
+ *
  * Fast path (the common case): every row's event time falls in one UTC hour. The entry's
  * dictionary and record-batch messages are passed on as they are (zero-copy
  * subarrays); only the message headers and the `timestamp` buffer are read.
@@ -33,6 +36,7 @@ import {
   schemaFingerprint,
   splitIpcStream,
 } from './ipc.js';
+import { decompressIpcStream } from './ipc-decompress.js';
 import { readBatchHeader } from './ipc-flatbuffers.js';
 import { hourOfNs, isValidTableName } from './layout.js';
 import { takeData } from './take.js';
@@ -87,6 +91,12 @@ export interface EntryDecoderOptions {
 }
 
 const MAX_CACHED_SCHEMAS = 256;
+/**
+ * Largest plain (decompressed) entry the decoder builds. Writers only queue puts whose
+ * plain form fits `SEDIMENT_MAX_PUT_BYTES`; this bound keeps a foreign or damaged entry
+ * whose length prefixes claim gigabytes from being allocated (it is quarantined).
+ */
+export const MAX_ENTRY_PLAIN_BYTES = 1024 * 1024 * 1024;
 
 export class EntryDecoder {
   readonly #allowed: ReadonlySet<string> | null;
@@ -107,9 +117,12 @@ export class EntryDecoder {
    * @param fallbackHour hour used for rows whose `timestamp` is null (the entry's
    *   ingestion hour).
    */
-  decode(bytes: Uint8Array, fallbackHour: number): DecodedEntry {
+  decode(entry: Uint8Array, fallbackHour: number): DecodedEntry {
+    let bytes: Uint8Array;
     let messages: IpcMessage[];
     try {
+      // Writers queue puts as they arrive: usually with zstd-compressed bodies.
+      bytes = decompressIpcStream(entry, MAX_ENTRY_PLAIN_BYTES);
       messages = splitIpcStream(bytes);
     } catch (err) {
       return invalid(new InvalidEntryError('ipc', (err as Error).message, { cause: err }));

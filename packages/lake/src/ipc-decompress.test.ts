@@ -17,16 +17,9 @@ import {
   Utf8,
   vectorFromArray,
 } from 'apache-arrow';
-import {
-  BodyCompression,
-  BufferRegion,
-  DictionaryBatch,
-  FieldNode,
-  Message,
-  RecordBatch,
-} from 'apache-arrow/ipc/metadata/message';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { compress, decompress } from 'zstd-napi';
+import { compressStream } from '../test/fixtures/ipc-compress.js';
 import { splitIpcStream } from './ipc.js';
 import {
   decompressIpcStream,
@@ -68,58 +61,6 @@ function writeStream(table: Table, codec: CompressionType | null): Uint8Array {
   return codec === null ? plain : compressStream(plain, codec);
 }
 
-/**
- * Message.fbs body compression applied to a plain stream: every non-empty buffer becomes
- * its uncompressed length (int64 LE) and one zstd frame (or -1 and the raw bytes when that
- * is not smaller), at 8-byte aligned offsets; headers re-encoded by Arrow JS.
- */
-function compressStream(plain: Uint8Array, codec: CompressionType): Uint8Array {
-  const parts: Uint8Array[] = [];
-  for (const m of splitIpcStream(plain)) {
-    const h = readBatchHeader(plain.subarray(m.metaStart, m.metaEnd));
-    if (h.nodeCount === 0) {
-      parts.push(plain.subarray(m.start, m.end));
-      continue;
-    }
-    const chunks: Uint8Array[] = [];
-    const regions: BufferRegion[] = [];
-    let offset = 0;
-    for (let i = 0; i < h.bufferCount; i++) {
-      const start = m.bodyStart + h.bufferOffset(i);
-      const bytes = plain.subarray(start, start + h.bufferLength(i));
-      let chunk = new Uint8Array(0);
-      if (bytes.length > 0) {
-        const z = compress(bytes);
-        const use = z.length < bytes.length;
-        chunk = new Uint8Array(8 + (use ? z.length : bytes.length));
-        new DataView(chunk.buffer).setBigInt64(0, use ? BigInt(bytes.length) : -1n, true);
-        chunk.set(use ? z : bytes, 8);
-      }
-      regions.push(new BufferRegion(offset, chunk.length));
-      const body = new Uint8Array(pad8(chunk.length));
-      body.set(chunk);
-      chunks.push(body);
-      offset += body.length;
-    }
-    const nodes = Array.from(
-      { length: h.nodeCount },
-      (_, i) => new FieldNode(h.nodeLength(i), h.nodeNullCount(i)),
-    );
-    const rb = new RecordBatch(h.length, nodes, regions, new BodyCompression(codec));
-    const header = h.dictionaryId >= 0 ? new DictionaryBatch(rb, h.dictionaryId, h.isDelta) : rb;
-    const fb = Message.encode(Message.from(header, offset));
-    const prefix = new Uint8Array(8 + pad8(fb.length));
-    new DataView(prefix.buffer).setUint32(0, 0xffffffff, true);
-    new DataView(prefix.buffer).setInt32(4, pad8(fb.length), true);
-    prefix.set(fb, 8);
-    parts.push(prefix, ...chunks);
-  }
-  parts.push(new Uint8Array([0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0]));
-  return new Uint8Array(Buffer.concat(parts)); // a plain Uint8Array: slice() copies, byteOffset 0
-}
-
-const pad8 = (n: number) => (n + 7) & ~7;
-
 const rows = (t: Table) =>
   JSON.stringify(t.toArray(), (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v));
 
@@ -159,6 +100,23 @@ describe('decompressIpcStream', () => {
         expect(h.bufferOffset(i) + h.bufferLength(i)).toBeLessThanOrEqual(m.end - m.bodyStart);
       }
     }
+  });
+
+  it('writes into the caller’s reused scratch: same bytes as a fresh array, padding zeroed', () => {
+    const fresh = decompressIpcStream(compressed, 1 << 30);
+    const scratch = new Uint8Array(fresh.length + 100).fill(0xee);
+    const sizes: number[] = [];
+    const out = decompressIpcStream(compressed, 1 << 30, (size) => {
+      sizes.push(size);
+      return scratch;
+    });
+    expect(sizes).toEqual([fresh.length]);
+    expect(out.buffer).toBe(scratch.buffer);
+    expect(out.length).toBe(fresh.length);
+    expect(Buffer.from(out).equals(Buffer.from(fresh))).toBe(true);
+    expect(() => decompressIpcStream(compressed, 1 << 30, () => new Uint8Array(8))).toThrow(
+      RangeError,
+    );
   });
 
   it('returns an uncompressed stream itself', () => {

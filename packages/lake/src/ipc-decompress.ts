@@ -6,8 +6,9 @@
  * its uncompressed length as int64 LE followed by one compressed frame, or -1 followed by
  * the raw bytes when compression did not pay; an empty buffer stays empty. The acceptor
  * sends its Flight puts this way (ZSTD: a fifth of the bytes over the wire, see
- * docs/004-flight.md); the writer turns them back into plain streams on arrival, so the
- * queue, its checks and the collector only ever see uncompressed bodies.
+ * docs/004-flight.md). The writer decompresses each put into a scratch buffer to check it
+ * and queues the stream as it arrived (a fifth of the bytes written and read back); the
+ * collector's entry decoder turns entries back into plain streams before reading them.
  *
  * Only ZSTD is accepted (Sediment has no LZ4 codec). Everything that comes from the
  * stream is checked before it is used: message framing, every buffer inside its body,
@@ -75,10 +76,17 @@ interface Piece {
  * plain stream is laid out from the length prefixes first, then every frame is
  * decompressed straight into its place.
  * @param maxBytes the largest plain stream to produce
+ * @param into where the plain stream goes: called once with its size, returns at least
+ *   that many bytes to write it into (a reused scratch, say: the result is then a view of
+ *   it, valid until the scratch is reused). Default: a new array of exactly that size.
  * @throws IpcDecompressError for malformed framing, codecs other than ZSTD, bad prefixes
  *   or frames; IpcDecompressLimitError when the plain stream would exceed `maxBytes`.
  */
-export function decompressIpcStream(bytes: Uint8Array, maxBytes: number): Uint8Array {
+export function decompressIpcStream(
+  bytes: Uint8Array,
+  maxBytes: number,
+  into: (size: number) => Uint8Array = allocate,
+): Uint8Array {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const fail = (reason: string) => new IpcDecompressError(reason);
   const pieces: Piece[] = [];
@@ -117,7 +125,11 @@ export function decompressIpcStream(bytes: Uint8Array, maxBytes: number): Uint8A
     pos = m.end;
   }
   if (!compressed) return bytes;
-  const out = new Uint8Array(size);
+  const target = into(size);
+  if (target.length < size) {
+    throw new RangeError(`decompressIpcStream: into(${size}) returned ${target.length} bytes`);
+  }
+  const out = target.length === size ? target : target.subarray(0, size);
   let o = 0;
   for (const p of pieces) {
     if (p.raw !== undefined) {
@@ -130,17 +142,21 @@ export function decompressIpcStream(bytes: Uint8Array, maxBytes: number): Uint8A
     const buffers = p.buffers!;
     for (let i = 0; i < buffers.length; i++) {
       const b = buffers[i]!;
-      if (b.plain < 0) out.set(b.data, o + b.offset);
-      else
-        inflate(
-          b.data,
-          out.subarray(o + b.offset, o + b.offset + b.plain),
-          `${p.where}: buffer ${i}`,
-        );
+      const start = o + b.offset;
+      const length = b.plain < 0 ? b.data.length : b.plain;
+      if (b.plain < 0) out.set(b.data, start);
+      else inflate(b.data, out.subarray(start, start + length), `${p.where}: buffer ${i}`);
+      // Padding is zero (the format asks for it; `out` may be a reused scratch).
+      out.fill(0, start + length, o + (buffers[i + 1]?.offset ?? p.bodyLength!));
     }
-    o += p.bodyLength!; // padding bytes are zero: `out` starts zeroed
+    if (buffers.length === 0) out.fill(0, o, o + p.bodyLength!);
+    o += p.bodyLength!;
   }
   return out;
+}
+
+function allocate(size: number): Uint8Array {
+  return new Uint8Array(size);
 }
 
 function limit(maxBytes: number): IpcDecompressLimitError {

@@ -51,7 +51,7 @@ export const acceptorSettings = {
     env: 'SEDIMENT_FLIGHT_COMPRESSION',
     default: 'zstd',
     description:
-      'Body compression of the Arrow IPC sent to writers: zstd (Arrow body compression, level 1: span batches are 5x smaller on the wire; writers decompress on arrival) or none. Writers older than this setting refuse zstd puts: upgrade writers first.',
+      'Body compression of the Arrow IPC sent to writers: zstd (Arrow body compression, level 1: span batches are 5x smaller on the wire and in the queue; writers check the decompressed form) or none (also for queue consumers that read only plain Arrow bodies). Writers older than this setting refuse zstd puts: upgrade writers first.',
     services: ['acceptor', 'start'],
   }),
   writerToken: setting.string({

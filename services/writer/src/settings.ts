@@ -120,7 +120,9 @@ export const writerSettings = {
     env: 'SEDIMENT_MAX_PUT_BYTES',
     default: 256 * 1024 * 1024,
     min: 1024,
-    description: 'Largest Arrow IPC stream one DoPut may carry.',
+    // The collector's entry decoder builds plain entries up to this size (MAX_ENTRY_PLAIN_BYTES).
+    max: 1024 * 1024 * 1024,
+    description: 'Largest Arrow IPC stream one DoPut may carry (decompressed size; at most 1GiB).',
     services: ['writer', 'start'],
   }),
   flushInterval: setting.duration({

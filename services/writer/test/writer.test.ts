@@ -6,6 +6,7 @@ import {
   FlightInvalidArgumentError,
   FlightResourceExhaustedError,
 } from '@sediment/flight';
+import { decodeBatch } from '@sediment/ingest';
 import { readBatchHeader, readCommittedFiles, splitIpcStream } from '@sediment/lake';
 import { LocalFsStore } from '@sediment/object-store';
 import { afterEach, describe, expect, test } from 'vitest';
@@ -86,6 +87,15 @@ describe.each(cases)('writer on $name', ({ open: openStore }) => {
         { dt: '2024-04-01', hour: 0 },
       ]);
     });
+    // The queue holds every put as it arrived: compressed bodies stay compressed.
+    const queued = new Set<string>();
+    for await (const object of store.list('ingest/')) {
+      if (!object.key.endsWith('.batch')) continue;
+      const { bytes } = await store.get(object.key);
+      for (const record of decodeBatch(bytes).records)
+        queued.add(Buffer.from(record).toString('base64'));
+    }
+    for (const p of puts) expect(queued.has(Buffer.from(p.ipc).toString('base64'))).toBe(true);
     const metrics = await writer.registry.metrics();
     expect(metrics).toMatch(
       /sediment_writer_puts_total\{table="spans",outcome="ok",service="writer"\} \d+/,
