@@ -91,6 +91,7 @@ export async function createAcceptor(
     writerTimeoutMs: config.writerTimeout,
     retryAfterMs: config.retryAfter,
     compression: config.flightCompression,
+    decodeThreads: config.decodeThreads,
   });
   const grpc = new OtlpGrpcServer({
     pipeline,
@@ -136,6 +137,7 @@ export async function createAcceptor(
   } catch (err) {
     grpc.forceClose();
     await http?.close();
+    await pipeline.close();
     await flight.close();
     throw err;
   }
@@ -165,6 +167,7 @@ export async function createAcceptor(
         await http?.close();
       }
       await admin?.close();
+      await pipeline.close();
       await flight.close();
       state = 'closed';
       logger.info('acceptor stopped');

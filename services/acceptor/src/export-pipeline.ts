@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import {
   type FlightClient,
   FlightError,
@@ -6,17 +5,14 @@ import {
   FlightResourceExhaustedError,
   FlightUnauthenticatedError,
 } from '@sediment/flight';
-import {
-  InvalidInputError,
-  type IpcCompression,
-  OutputTooLargeError,
-  toIpcStream,
-} from '@sediment/otlp';
+import type { IpcCompression } from '@sediment/otlp';
 import type { Logger } from '@sediment/service-kit';
+import { createRequestEncoder, type RequestEncoder } from './decode-pool.js';
+import type { EncodedRequest } from './encode-request.js';
 import { AcceptorError } from './errors.js';
 import type { InflightBytes, InflightReservation } from './inflight.js';
 import type { AcceptorMetrics } from './metrics.js';
-import { type BodyFormat, SIGNALS, type Signal } from './signals.js';
+import type { BodyFormat, Signal } from './signals.js';
 
 export interface ExportOutcome {
   /** Rows acked durable. */
@@ -37,6 +33,8 @@ export interface ExportPipelineOptions {
   readonly retryAfterMs: number;
   /** Body compression of the Arrow IPC sent to writers; default `none`. */
   readonly compression?: IpcCompression;
+  /** Threads that decode requests (decode-pool.ts); 0 (default) = on the event loop. */
+  readonly decodeThreads?: number;
 }
 
 /**
@@ -54,12 +52,17 @@ const MEMORY_PER_BODY_BYTE = 3;
  */
 export class ExportPipeline {
   readonly #o: ExportPipelineOptions;
-  readonly #ipcOptions: { readonly compression: IpcCompression };
+  readonly #encoder: RequestEncoder;
   #lastWriterAuthLog = 0;
 
   constructor(options: ExportPipelineOptions) {
     this.#o = options;
-    this.#ipcOptions = { compression: options.compression ?? 'none' };
+    this.#encoder = createRequestEncoder(options.decodeThreads ?? 0, options.compression ?? 'none');
+  }
+
+  /** Stops the decode threads (after the servers have drained). */
+  close(): Promise<void> {
+    return this.#encoder.close();
   }
 
   /**
@@ -85,39 +88,42 @@ export class ExportPipeline {
         { retryAfterMs: this.#o.retryAfterMs },
       );
     }
+    const started = performance.now();
     try {
-      let decoded: ReturnType<(typeof SIGNALS)[Signal]['decode']>;
+      let encoded: EncodedRequest;
       try {
-        decoded = SIGNALS[signal].decode(body, format);
+        encoded = await this.#encoder.encode(signal, body, format);
       } catch (err) {
-        if (err instanceof InvalidInputError) {
-          throw new AcceptorError('invalid_argument', err.message, { cause: err });
-        }
-        if (err instanceof OutputTooLargeError) {
-          throw new AcceptorError('payload_too_large', err.message, { cause: err });
+        if (err instanceof AcceptorError && err.kind === 'unavailable') {
+          throw new AcceptorError('unavailable', err.message, {
+            cause: err.cause ?? err,
+            retryAfterMs: this.#o.retryAfterMs,
+          });
         }
         throw err;
       }
-      if (decoded.tables.length > 0) {
-        const requestId = createHash('sha256')
-          .update(signal)
-          .update('\0')
-          .update(format)
-          .update('\0')
-          .update(body)
-          .digest()
-          .subarray(0, 16);
-        const timeout = Math.min(this.#o.writerTimeoutMs, deadlineMs ?? Number.POSITIVE_INFINITY);
+      if (encoded.tables.length > 0) {
+        // The client's deadline counts from arrival: time spent waiting for a decode thread
+        // comes out of it.
+        const left = (deadlineMs ?? Number.POSITIVE_INFINITY) - (performance.now() - started);
+        if (left <= 0) {
+          throw new AcceptorError(
+            'unavailable',
+            'the request spent its deadline waiting to be decoded; retry',
+            {
+              retryAfterMs: this.#o.retryAfterMs,
+            },
+          );
+        }
+        const timeout = Math.min(this.#o.writerTimeoutMs, left);
         await Promise.all(
-          decoded.tables.map(({ table, batch }) =>
-            this.#put(table, toIpcStream(table, batch, this.#ipcOptions), requestId, timeout),
-          ),
+          encoded.tables.map(({ table, ipc }) => this.#put(table, ipc, encoded.requestId, timeout)),
         );
       }
       return {
-        rows: decoded.rows,
-        rejected: decoded.rejected,
-        rejectedMessage: decoded.rejectedMessage,
+        rows: encoded.rows,
+        rejected: encoded.rejected,
+        rejectedMessage: encoded.rejectedMessage,
       };
     } finally {
       if (!reservation) held.release();

@@ -1,0 +1,198 @@
+/**
+ * Where requests are decoded and encoded as Arrow IPC: on the event loop, or in a pool of
+ * decode threads (SEDIMENT_DECODE_THREADS). Decoding is most of an acceptor's CPU (≈ 8 ms
+ * per 512-span request); on the event loop a burst of requests is decoded one after the
+ * other while the gRPC/HTTP servers and the Flight client wait. With threads, the event
+ * loop only moves bytes: each request body is handed to the least busy thread
+ * (transferred, not copied, when it owns its buffer) and its IPC streams come back the same
+ * way.
+ *
+ * The threads are `eval` workers that import encode-request by absolute URL: the built
+ * `.js` next to this module or, when running from TypeScript sources (tests), the `.ts`
+ * file through tsx. Both paths run `encodeRequest`, so they produce the same bytes.
+ */
+import { extname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { IpcCompression } from '@sediment/otlp';
+import {
+  type EncodedRequest,
+  type EncodeMessage,
+  type EncodeReply,
+  encodeRequest,
+} from './encode-request.js';
+import { AcceptorError } from './errors.js';
+import type { BodyFormat, Signal } from './signals.js';
+
+export interface RequestEncoder {
+  /**
+   * Decodes `body` and encodes its tables. `body` is handed over: its buffer may be
+   * detached (moved to a decode thread) when the view covers all of it.
+   * @throws AcceptorError (`invalid_argument`, `payload_too_large`, `unavailable` when a
+   *   decode thread died under the request)
+   */
+  encode(signal: Signal, body: Uint8Array, format: BodyFormat): Promise<EncodedRequest>;
+  close(): Promise<void>;
+}
+
+/** Decodes on the calling thread. */
+export class InlineRequestEncoder implements RequestEncoder {
+  readonly #compression: IpcCompression;
+  constructor(compression: IpcCompression) {
+    this.#compression = compression;
+  }
+  async encode(signal: Signal, body: Uint8Array, format: BodyFormat): Promise<EncodedRequest> {
+    return encodeRequest(signal, body, format, this.#compression);
+  }
+  async close(): Promise<void> {}
+}
+
+// Plain JavaScript that runs whether the eval'd code is treated as CommonJS or as an ES
+// module: dynamic import() only.
+const WORKER_SOURCE = `
+(async () => {
+  const { parentPort, workerData } = await import('node:worker_threads');
+  let mod;
+  try {
+    mod = await import(workerData.moduleUrl);
+  } catch (err) {
+    // TypeScript sources without a loader inherited from the parent: register tsx.
+    if (!workerData.tsxUrl) throw err;
+    (await import(workerData.tsxUrl)).register();
+    mod = await import(workerData.moduleUrl + '?tsx');
+  }
+  parentPort.on('message', (m) => {
+    const { reply, transfer } = mod.serveEncodeMessage(m);
+    parentPort.postMessage(reply, transfer);
+  });
+})();
+`;
+
+function workerData(): { moduleUrl: string; tsxUrl: string | undefined } {
+  const ext = extname(fileURLToPath(import.meta.url));
+  const moduleUrl = new URL(`./encode-request${ext}`, import.meta.url).href;
+  if (ext !== '.ts') return { moduleUrl, tsxUrl: undefined };
+  return { moduleUrl, tsxUrl: import.meta.resolve('tsx/esm/api') };
+}
+
+interface Pending {
+  readonly resolve: (r: EncodedRequest) => void;
+  readonly reject: (e: Error) => void;
+}
+
+interface Thread {
+  readonly worker: Worker;
+  readonly pending: Map<number, Pending>;
+}
+
+/**
+ * `threads` decode threads, started at once. Each request goes to the thread with
+ * the fewest requests in flight. A thread that dies fails its requests in flight with
+ * `unavailable` (the client retries; nothing was acked) and is replaced on the next call.
+ */
+export class WorkerRequestEncoder implements RequestEncoder {
+  readonly #compression: IpcCompression;
+  readonly #threads: (Thread | undefined)[];
+  #nextId = 0;
+  #closed = false;
+
+  constructor(threads: number, compression: IpcCompression) {
+    if (!(Number.isInteger(threads) && threads >= 1)) {
+      throw new RangeError(`decode threads must be a positive integer, got ${threads}`);
+    }
+    this.#compression = compression;
+    this.#threads = Array.from({ length: threads }, () => undefined);
+    // Started now: a thread takes tens of milliseconds to load the decoder, which must not
+    // come out of the first requests' deadlines.
+    for (let i = 0; i < threads; i++) this.#threads[i] = this.#start(i);
+  }
+
+  /** Requests in flight per thread (tests, metrics). */
+  get load(): number[] {
+    return this.#threads.map((t) => t?.pending.size ?? 0);
+  }
+
+  encode(signal: Signal, body: Uint8Array, format: BodyFormat): Promise<EncodedRequest> {
+    if (this.#closed) {
+      return Promise.reject(new AcceptorError('unavailable', 'acceptor is shutting down'));
+    }
+    const thread = this.#pick();
+    const id = this.#nextId++;
+    const whole = body.byteOffset === 0 && body.byteLength === body.buffer.byteLength;
+    // Part of a larger buffer (a Buffer pool slab, say): copied (new Uint8Array(view)
+    // copies; Buffer#slice would not), since transferring would detach the rest.
+    const owned = whole && body.buffer instanceof ArrayBuffer ? body : new Uint8Array(body);
+    const message: EncodeMessage = {
+      id,
+      signal,
+      format,
+      compression: this.#compression,
+      body: owned.buffer as ArrayBuffer,
+      offset: owned.byteOffset,
+      length: owned.byteLength,
+    };
+    return new Promise<EncodedRequest>((resolve, reject) => {
+      thread.pending.set(id, { resolve, reject });
+      thread.worker.postMessage(message, [message.body]);
+    });
+  }
+
+  #pick(): Thread {
+    let best = -1;
+    let bestLoad = Number.POSITIVE_INFINITY;
+    for (let i = 0; i < this.#threads.length; i++) {
+      const load = this.#threads[i]?.pending.size ?? 0;
+      if (load < bestLoad) {
+        best = i;
+        bestLoad = load;
+      }
+    }
+    return (this.#threads[best] ??= this.#start(best));
+  }
+
+  #start(slot: number): Thread {
+    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: workerData() });
+    worker.unref();
+    const thread: Thread = { worker, pending: new Map() };
+    worker.on('message', (reply: EncodeReply) => {
+      const p = thread.pending.get(reply.id);
+      if (!p) return;
+      thread.pending.delete(reply.id);
+      if (reply.ok) {
+        p.resolve({
+          tables: reply.tables.map((t) => ({ table: t.table, ipc: new Uint8Array(t.ipc) })),
+          rows: reply.rows,
+          rejected: reply.rejected,
+          rejectedMessage: reply.rejectedMessage,
+          requestId: new Uint8Array(reply.requestId),
+        });
+      } else {
+        p.reject(new AcceptorError(reply.kind, reply.message));
+      }
+    });
+    const fail = (err: Error) => {
+      if (this.#threads[slot] === thread) this.#threads[slot] = undefined;
+      for (const p of thread.pending.values()) {
+        p.reject(new AcceptorError('unavailable', 'a decode thread failed; retry', { cause: err }));
+      }
+      thread.pending.clear();
+    };
+    worker.on('error', fail);
+    worker.on('exit', (code) => fail(new Error(`decode thread exited with code ${code}`)));
+    return thread;
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    const workers = this.#threads.flatMap((t) => (t ? [t.worker] : []));
+    this.#threads.fill(undefined);
+    await Promise.all(workers.map((w) => w.terminate()));
+  }
+}
+
+/** `threads` = 0: on the event loop; otherwise a pool of that many decode threads. */
+export function createRequestEncoder(threads: number, compression: IpcCompression): RequestEncoder {
+  return threads === 0
+    ? new InlineRequestEncoder(compression)
+    : new WorkerRequestEncoder(threads, compression);
+}
