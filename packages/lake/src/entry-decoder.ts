@@ -2,14 +2,16 @@
  * Turns one queue entry (an Arrow IPC stream of one table's record batches) into
  * hour-partitioned pieces ready to be appended to a Parquet file's input stream.
  *
- * An entry with compressed bodies (Arrow body compression, ZSTD: what writers queue by
- * default) is first turned into its plain form; everything below reads plain streams.
- *
  * Fast path (the common case): every row's event time falls in one UTC hour. The entry's
  * dictionary and record-batch messages are passed on as they are (zero-copy
- * subarrays); only the message headers and the `timestamp` buffer are read.
- * Slow path: the entry is decoded with Arrow JS, rows are selected per hour with
- * `takeData`, and each hour's rows are re-encoded as IPC messages.
+ * subarrays); only the message headers and the `timestamp` buffer are read. Entries with
+ * compressed bodies (Arrow body compression, ZSTD: what writers queue by default) stay
+ * compressed: only the timestamp's frames are decompressed here, the Parquet encoder
+ * decompresses the rest (in its worker thread, off the writer's event loop and heap). A
+ * frame that turns out not to inflate there fails that file's encode, which isolates and
+ * quarantines the entry (reason `parquet`).
+ * Slow path: the entry is decompressed, decoded with Arrow JS, rows are selected per
+ * hour with `takeData`, and each hour's rows are re-encoded as plain IPC messages.
  *
  * An entry that cannot be written (undecodable IPC, missing/invalid/unknown table name,
  * no `timestamp: Timestamp(ns)` column, a type the slow path cannot split) comes back
@@ -36,7 +38,7 @@ import {
   schemaFingerprint,
   splitIpcStream,
 } from './ipc.js';
-import { decompressIpcStream } from './ipc-decompress.js';
+import { batchBuffer, decompressIpcStream, plainMessageSize } from './ipc-decompress.js';
 import { readBatchHeader } from './ipc-flatbuffers.js';
 import { hourOfNs, isValidTableName } from './layout.js';
 import { takeData } from './take.js';
@@ -66,9 +68,12 @@ export interface SchemaInfo {
 export interface Piece {
   readonly hour: number;
   readonly rows: number;
-  /** Bytes of `messages`. */
+  /** Bytes of `messages` once decompressed (what the Parquet encoder will hold). */
   readonly bytes: number;
-  /** Dictionary and record-batch messages, in stream order, without the schema. */
+  /**
+   * Dictionary and record-batch messages, in stream order, without the schema; with
+   * compressed bodies when the entry had them (the Parquet encoder decompresses).
+   */
   readonly messages: readonly Uint8Array[];
   /** Min/max of the non-null event times. */
   readonly range: TsRange;
@@ -117,12 +122,9 @@ export class EntryDecoder {
    * @param fallbackHour hour used for rows whose `timestamp` is null (the entry's
    *   ingestion hour).
    */
-  decode(entry: Uint8Array, fallbackHour: number): DecodedEntry {
-    let bytes: Uint8Array;
+  decode(bytes: Uint8Array, fallbackHour: number): DecodedEntry {
     let messages: IpcMessage[];
     try {
-      // Writers queue puts as they arrive: usually with zstd-compressed bodies.
-      bytes = decompressIpcStream(entry, MAX_ENTRY_PLAIN_BYTES);
       messages = splitIpcStream(bytes);
     } catch (err) {
       return invalid(new InvalidEntryError('ipc', (err as Error).message, { cause: err }));
@@ -136,7 +138,7 @@ export class EntryDecoder {
     try {
       const fast = this.#fast(bytes, messages, info, fallbackHour);
       if (fast) return fast;
-      return this.#slow(bytes, info, fallbackHour);
+      return this.#slow(plainEntry(bytes), info, fallbackHour);
     } catch (err) {
       if (err instanceof InvalidEntryError) return { ok: false, error: err, table: info.table };
       const reason =
@@ -245,13 +247,19 @@ export class EntryDecoder {
     let haveHour = false;
     let rows = 0;
     const out: Uint8Array[] = [];
-    let byteCount = 0;
+    let plainBytes = 0;
     for (let m = 1; m < messages.length; m++) {
       const msg = messages[m]!;
       if (msg.headerType === MessageHeader.DictionaryBatch) {
         // Headers read in place (ipc-flatbuffers.ts), not through Arrow JS's objects.
         const header = readBatchHeader(bytes.subarray(msg.metaStart, msg.metaEnd));
-        if (header.compressed) return undefined;
+        const size = plainMessageSize(
+          header,
+          msg.bodyStart - msg.start,
+          bytes.subarray(msg.bodyStart, msg.end),
+        );
+        if (size === undefined) return undefined;
+        plainBytes += size;
         const id = header.dictionaryId;
         // A delta before a base dictionary would extend the previous entry's dictionary
         // once streams are concatenated: only the slow path can judge such an entry.
@@ -262,22 +270,24 @@ export class EntryDecoder {
           for (const id of needDicts) if (!seen.has(id)) return undefined;
         }
         const header = readBatchHeader(bytes.subarray(msg.metaStart, msg.metaEnd));
-        if (header.compressed) return undefined;
         const n = header.length;
         if (n === 0) continue;
         if (info.tsNode >= header.nodeCount || info.tsBuffer + 1 >= header.bufferCount)
           return undefined;
         if (header.nodeLength(info.tsNode) !== n) return undefined;
-        const dataStart = msg.bodyStart + header.bufferOffset(info.tsBuffer + 1);
-        if (header.bufferLength(info.tsBuffer + 1) < n * 8 || dataStart + n * 8 > msg.end)
-          return undefined;
-        const words = int32View(bytes, dataStart, n * 2);
+        // Only the timestamp column is read; of a compressed batch, only its frames are
+        // decompressed (the rest goes to the Parquet encoder as it is).
+        const body = bytes.subarray(msg.bodyStart, msg.end);
+        const size = plainMessageSize(header, msg.bodyStart - msg.start, body);
+        if (size === undefined) return undefined;
+        plainBytes += size;
+        const data = batchBuffer(header, body, info.tsBuffer + 1, n * 8);
+        if (data === undefined || data.length < n * 8) return undefined;
+        const words = int32View(data, 0, n * 2);
         let validity: Uint8Array | undefined;
         if (header.nodeNullCount(info.tsNode) > 0) {
-          const vStart = msg.bodyStart + header.bufferOffset(info.tsBuffer);
-          const vLength = header.bufferLength(info.tsBuffer);
-          if (vLength < (n + 7) >> 3 || vStart + vLength > msg.end) return undefined;
-          validity = bytes.subarray(vStart, vStart + vLength);
+          validity = batchBuffer(header, body, info.tsBuffer, (n + 7) >> 3);
+          if (validity === undefined || validity.length < (n + 7) >> 3) return undefined;
         }
         for (let i = 0; i < n; i++) {
           let h: number;
@@ -299,15 +309,13 @@ export class EntryDecoder {
       } else {
         throw new InvalidEntryError('ipc', `unexpected ${MessageHeader[msg.headerType]} message`);
       }
-      const slice = bytes.subarray(msg.start, msg.end);
-      out.push(slice);
-      byteCount += slice.length;
+      out.push(bytes.subarray(msg.start, msg.end));
     }
     if (rows === 0) return { ok: true, schema: info, pieces: [], rows: 0, slow: false };
     return {
       ok: true,
       schema: info,
-      pieces: [{ hour, rows, bytes: byteCount, messages: out, range }],
+      pieces: [{ hour, rows, bytes: plainBytes, messages: out, range }],
       rows,
       slow: false,
     };
@@ -400,4 +408,13 @@ function int32View(bytes: Uint8Array, start: number, count: number): Int32Array 
   const abs = bytes.byteOffset + start;
   if (abs % 4 === 0) return new Int32Array(bytes.buffer, abs, count);
   return new Int32Array(bytes.slice(start, start + count * 4).buffer);
+}
+
+/** The entry with plain bodies (itself when none is compressed). */
+function plainEntry(bytes: Uint8Array): Uint8Array {
+  try {
+    return decompressIpcStream(bytes, MAX_ENTRY_PLAIN_BYTES);
+  } catch (err) {
+    throw new InvalidEntryError('ipc', (err as Error).message, { cause: err });
+  }
 }

@@ -24,7 +24,7 @@ import {
   RecordBatch,
 } from 'apache-arrow/ipc/metadata/message';
 import zstd from 'zstd-napi/binding.js';
-import { type RawMessage, rawMessageAt } from './ipc.js';
+import { rawMessageAt } from './ipc.js';
 import { type BatchHeader, HeaderType } from './ipc-flatbuffers.js';
 
 /** Message.fbs CompressionType. */
@@ -93,36 +93,36 @@ export function decompressIpcStream(
   let compressed = false;
   let size = 0;
   let pos = 0;
-  while (pos < bytes.length) {
-    let m: RawMessage | null;
-    try {
-      m = rawMessageAt(bytes, view, pos, fail);
-    } catch (err) {
-      if (err instanceof IpcDecompressError) throw err;
-      throw new IpcDecompressError(`message at ${pos}: ${(err as Error).message}`, { cause: err });
-    }
-    if (m === null) {
-      // End-of-stream marker (4 or 8 bytes): kept as it is, and nothing after it.
-      const end = Math.min(
-        bytes.length,
-        pos + (view.getUint32(pos, true) === CONTINUATION ? 8 : 4),
-      );
-      pieces.push({ raw: bytes.subarray(pos, end) });
-      size += end - pos;
+  try {
+    while (pos < bytes.length) {
+      const m = rawMessageAt(bytes, view, pos, fail);
+      if (m === null) {
+        // End-of-stream marker (4 or 8 bytes): kept as it is, and nothing after it.
+        const end = Math.min(
+          bytes.length,
+          pos + (view.getUint32(pos, true) === CONTINUATION ? 8 : 4),
+        );
+        pieces.push({ raw: bytes.subarray(pos, end) });
+        size += end - pos;
+        if (size > maxBytes) throw limit(maxBytes);
+        break;
+      }
+      if (!m.header.compressed) {
+        pieces.push({ raw: bytes.subarray(pos, m.end) });
+        size += m.end - pos;
+      } else {
+        compressed = true;
+        const piece = planBatch(m.header, m.body, maxBytes - size, pos);
+        pieces.push(piece);
+        size += piece.meta!.length + piece.bodyLength!;
+      }
       if (size > maxBytes) throw limit(maxBytes);
-      break;
+      pos = m.end;
     }
-    if (!m.header.compressed) {
-      pieces.push({ raw: bytes.subarray(pos, m.end) });
-      size += m.end - pos;
-    } else {
-      compressed = true;
-      const piece = planBatch(m.header, m.body, maxBytes - size, pos);
-      pieces.push(piece);
-      size += piece.meta!.length + piece.bodyLength!;
-    }
-    if (size > maxBytes) throw limit(maxBytes);
-    pos = m.end;
+  } catch (err) {
+    // A damaged header fails inside the flatbuffer reads: refused like any bad input.
+    if (err instanceof IpcDecompressError) throw err;
+    throw new IpcDecompressError(`message at ${pos}: ${(err as Error).message}`, { cause: err });
   }
   if (!compressed) return bytes;
   const target = into(size);
@@ -257,4 +257,65 @@ function frame(fb: Uint8Array): Uint8Array {
   dv.setInt32(4, padded, true);
   out.set(fb, 8);
   return out;
+}
+
+/**
+ * Buffer `i` of a record or dictionary batch in its plain form: a view of the body for
+ * an uncompressed batch or a buffer stored raw (-1 prefix), a new array for a compressed
+ * one (only that frame is decompressed). Undefined when the buffer cannot be read so
+ * (outside its body, a codec other than ZSTD, a bad prefix or frame, larger than
+ * `maxBytes`): the caller then takes the path that checks the whole stream.
+ */
+export function batchBuffer(
+  h: BatchHeader,
+  body: Uint8Array,
+  i: number,
+  maxBytes: number,
+): Uint8Array | undefined {
+  if (i < 0 || i >= h.bufferCount) return undefined;
+  const offset = h.bufferOffset(i);
+  const length = h.bufferLength(i);
+  if (!(offset >= 0 && length >= 0 && offset + length <= body.length)) return undefined;
+  if (!h.compressed) return body.subarray(offset, offset + length);
+  if (h.codec !== CompressionCodec.ZSTD || h.compressionMethod !== METHOD_BUFFER) return undefined;
+  if (length === 0) return body.subarray(offset, offset);
+  if (length < 8) return undefined;
+  const claimed = new DataView(body.buffer, body.byteOffset + offset, 8).getBigInt64(0, true);
+  const data = body.subarray(offset + 8, offset + length);
+  if (claimed === RAW) return data;
+  if (claimed < 0n || claimed > BigInt(maxBytes)) return undefined;
+  const out = new Uint8Array(Number(claimed));
+  try {
+    inflate(data, out, `buffer ${i}`);
+  } catch {
+    return undefined;
+  }
+  return out;
+}
+
+/**
+ * Size of a batch message once its body is decompressed (framed metadata + plain body),
+ * from the length prefixes alone; the message's own size when it is not compressed.
+ * Undefined when a prefix is unreadable or negative (other than -1).
+ */
+export function plainMessageSize(
+  h: BatchHeader,
+  metaBytes: number,
+  body: Uint8Array,
+): number | undefined {
+  if (!h.compressed) return metaBytes + body.length;
+  const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
+  let size = 0;
+  for (let i = 0; i < h.bufferCount; i++) {
+    const offset = h.bufferOffset(i);
+    const length = h.bufferLength(i);
+    if (!(offset >= 0 && length >= 0 && offset + length <= body.length)) return undefined;
+    if (length === 0) continue;
+    if (length < 8) return undefined;
+    const claimed = view.getBigInt64(offset, true);
+    if (claimed === RAW) size = pad8(size + length - 8);
+    else if (claimed < 0n || claimed > BigInt(Number.MAX_SAFE_INTEGER)) return undefined;
+    else size = pad8(size + Number(claimed));
+  }
+  return metaBytes + size;
 }

@@ -28,6 +28,7 @@ import {
 } from 'parquet-wasm';
 import { ParquetEncodeError } from './errors.js';
 import { END_OF_STREAM } from './ipc.js';
+import { decompressIpcStream, IpcDecompressError } from './ipc-decompress.js';
 import { type ParquetEncoding, ParquetWriter } from './parquet-writer.js';
 
 export type ParquetWriterKind = 'sediment' | 'parquet-wasm';
@@ -88,7 +89,11 @@ let writer: ParquetWriter | undefined;
  * Writes one Parquet file from the joined stream with the configured writer.
  * @throws ParquetEncodeError when neither writer can write the stream.
  */
-export function encodeParquetFile(input: IpcInput, options: ParquetEncodeOptions): EncodedParquet {
+export function encodeParquetFile(
+  compressedInput: IpcInput,
+  options: ParquetEncodeOptions,
+): EncodedParquet {
+  const input = plainInput(compressedInput);
   if ((options.writer ?? 'sediment') === 'parquet-wasm') {
     return { bytes: encodeWithParquetWasm(joined(input), options), writer: 'parquet-wasm' };
   }
@@ -114,6 +119,48 @@ export function encodeParquetFile(input: IpcInput, options: ParquetEncodeOptions
     writer: 'parquet-wasm',
     fallback,
   };
+}
+
+/**
+ * Largest decompressed input one file encode builds. Files are cut at
+ * SEDIMENT_TARGET_FILE_SIZE (decompressed bytes) plus at most one entry, well below this.
+ */
+const MAX_PLAIN_INPUT_BYTES = 2 ** 31 - 1;
+
+/**
+ * One buffer per thread for decompressed file inputs, reused from file to file: a fresh
+ * allocation of a hundred megabytes per file costs as many page faults as it has pages.
+ * The plain stream only lives while its file is encoded (encodeParquetFile is synchronous
+ * and both writers copy what they keep).
+ */
+let scratch = new Uint8Array(0);
+function plainScratch(size: number): Uint8Array {
+  if (scratch.length < size) scratch = new Uint8Array(size + (size >> 3));
+  return scratch;
+}
+
+/**
+ * The input with plain bodies: queue entries usually keep the zstd bodies acceptors sent
+ * (Arrow body compression), and both writers read plain ones. Decompressed here, in the
+ * encoder's thread, so the writer's event loop and heap never hold the plain copy.
+ * @throws ParquetEncodeError when a frame does not inflate (the compactor then isolates
+ *   the entry and quarantines it).
+ */
+function plainInput(input: IpcInput): IpcInput {
+  try {
+    if (input instanceof Uint8Array) {
+      return decompressIpcStream(input, MAX_PLAIN_INPUT_BYTES, plainScratch);
+    }
+    let budget = MAX_PLAIN_INPUT_BYTES;
+    return input.map((m) => {
+      const plain = decompressIpcStream(m, budget);
+      budget -= plain.length;
+      return plain;
+    });
+  } catch (err) {
+    const what = err instanceof IpcDecompressError ? 'undecodable compressed' : 'unreadable';
+    throw new ParquetEncodeError(`${what} Arrow IPC: ${(err as Error).message}`, { cause: err });
+  }
 }
 
 function joined(input: IpcInput): Uint8Array {

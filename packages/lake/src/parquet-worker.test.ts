@@ -54,10 +54,10 @@ describe('Parquet encoders', () => {
     const s = stream();
     const worker = new WorkerParquetEncoder();
     try {
-      const broken = s.bytes();
-      broken.fill(7, 400, 900); // corrupt the first record batch's header
-      await expect(worker.encode(broken, s.options)).rejects.toBeInstanceOf(ParquetEncodeError);
-      await expect(new InlineParquetEncoder().encode(broken, s.options)).rejects.toBeInstanceOf(
+      const broken = () => s.bytes().fill(7, 400, 900); // corrupt the first record batch's header
+      // (A stream given to the worker is transferred: each encoder gets its own copy.)
+      await expect(worker.encode(broken(), s.options)).rejects.toBeInstanceOf(ParquetEncodeError);
+      await expect(new InlineParquetEncoder().encode(broken(), s.options)).rejects.toBeInstanceOf(
         ParquetEncodeError,
       );
       expect((await worker.encode(s.bytes(), s.options)).length).toBeGreaterThan(1000);

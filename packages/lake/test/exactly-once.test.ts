@@ -1,8 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { listAll } from '@sediment/object-store';
 import { afterEach, describe, expect, it } from 'vitest';
-import { recordBatch, ts, utf8 } from './fixtures/arrow-build.js';
-import { logsBatch, spansBatch, toIpc } from './fixtures/synthetic-tables.js';
 import {
   Compactor,
   type CompactorOptions,
@@ -11,6 +9,11 @@ import {
   readLakeSnapshot,
   silentLogger,
 } from '../src/index.js';
+import { splitIpcStream } from '../src/ipc.js';
+import { readBatchHeader } from '../src/ipc-flatbuffers.js';
+import { recordBatch, ts, utf8 } from './fixtures/arrow-build.js';
+import { compressStream } from './fixtures/ipc-compress.js';
+import { logsBatch, spansBatch, toIpc } from './fixtures/synthetic-tables.js';
 import { GatedStore } from './helpers/gated-store.js';
 import { committedRows, countDistinct, orphanKeys } from './helpers/lake-rows.js';
 import { ingestAll, openQueue, type TestQueue } from './helpers/queue.js';
@@ -164,6 +167,39 @@ for (const target of storeTargets()) {
       for (const m of await listAll(store, '')) expect(m.key).toMatch(/^(lake|ingest)\//);
       // The queue moved on: nothing is left to read.
       expect((await c.drain()).batches).toBe(0);
+    });
+
+    it('compacts entries with zstd bodies as queued; one whose frame does not inflate is quarantined (parquet), the rest commit', {
+      timeout: 120_000,
+    }, async () => {
+      const { store } = await setup(target);
+      const q = queueOn(store);
+      const good = [compressStream(spans(11, 30)), spans(12, 30), compressStream(spans(13, 30))];
+      const bad = compressStream(spans(14, 30));
+      // Break a frame the entry decoder does not read (not the timestamp's): only the
+      // Parquet encoder, decompressing the file's input, finds it.
+      const m = splitIpcStream(bad).at(-1)!;
+      const h = readBatchHeader(bad.subarray(m.metaStart, m.metaEnd));
+      const dv = new DataView(bad.buffer, bad.byteOffset);
+      const victim = [...Array(h.bufferCount).keys()].find(
+        (i) =>
+          i > 8 &&
+          h.bufferLength(i) > 8 &&
+          dv.getBigInt64(m.bodyStart + h.bufferOffset(i), true) > 0n,
+      )!;
+      const at = m.bodyStart + h.bufferOffset(victim) + 8;
+      bad.fill(0x5a, at, at + 8);
+      await ingestAll(q.ingestor, [
+        { entries: [good[0]!, bad, good[1]!, good[2]!], key: randomBytes(4) },
+      ]);
+      const c = await compactor({ store, queue: q.collector });
+      const drained = await c.drain();
+      expect(await committedRows(store)).toEqual({ spans: 90 });
+      const quarantined = drained.commits.flatMap((x) => x.quarantined);
+      expect(quarantined.map((x) => x.reason)).toEqual(['parquet']);
+      expect(
+        Buffer.from((await store.get(quarantined[0]!.key)).bytes).equals(Buffer.from(bad)),
+      ).toBe(true);
     });
 
     it('fences a zombie paused before its commit: FencedError, no duplicate, its files are GC orphans', {
