@@ -135,6 +135,29 @@ describe('decompressIpcStream', () => {
     expect(() => decompressIpcStream(bomb, 256 << 20)).toThrow(IpcDecompressLimitError);
   });
 
+  it('refuses damaged headers as IpcDecompressError, never another error', () => {
+    // Seeded corruption of the batch messages' metadata (flatbuffers read lazily).
+    let seed = 7;
+    const next = () => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed;
+    };
+    const metas = batches(compressed).map(({ m }) => [m.metaStart, m.metaEnd] as const);
+    let refused = 0;
+    for (let round = 0; round < 300; round++) {
+      const damaged = compressed.slice();
+      const [start, end] = metas[round % metas.length]!;
+      for (let k = 0; k < 4; k++) damaged[start + (next() % (end - start))] = next() & 0xff;
+      try {
+        decompressIpcStream(damaged, 1 << 26);
+      } catch (err) {
+        expect(err).toBeInstanceOf(IpcDecompressError);
+        refused++;
+      }
+    }
+    expect(refused).toBeGreaterThan(0);
+  });
+
   it('refuses prefixes that disagree with their frame, bad frames, other codecs, truncation', () => {
     const { m, h } = batches(compressed).at(-1)!;
     const i = firstCompressedBuffer(compressed, m.bodyStart, h);
