@@ -1,6 +1,6 @@
 import type { Data, Dictionary, Field, Map_, Struct, Utf8 } from 'apache-arrow';
 import { listData, structData, utf8Data } from './arrow-data.js';
-import type { Budget } from './budget.js';
+import { type Budget, ResultArena } from './budget.js';
 import { DictColumn } from './col-dict.js';
 import { packBits } from './col-fixed.js';
 import { MapColumn } from './col-map.js';
@@ -157,6 +157,8 @@ export class BlockColumns {
   private runs: number[] = [];
   private lastVersion = -1;
   private budget: Budget;
+  /** Result buffers of transient decodes (the map columns are written here). */
+  private readonly arena = new ResultArena();
   /** Rows covered so far. */
   length = 0;
 
@@ -171,6 +173,7 @@ export class BlockColumns {
 
   reset(budget: Budget, rows: number): void {
     this.budget = budget;
+    this.arena.reset();
     this.resourceSchemaUrl.reset(budget, rows);
     this.serviceName.reset(budget, rows);
     this.scopeName.reset(budget, rows);
@@ -268,12 +271,14 @@ export class BlockColumns {
       valueBytes += c * m.valueBytes.length;
       nulls += c * m.nulls;
     }
-    const offsets = new Int32Array(rows + 1);
-    const ko = new Int32Array(entries + 1);
-    const kb = new Uint8Array(keyBytes);
-    const vo = new Int32Array(entries + 1);
-    const vb = new Uint8Array(valueBytes);
-    const valid = nulls > 0 ? new Uint8Array(entries).fill(1) : null;
+    // Transient decodes write into the reused arena; others into buffers of their own.
+    const a = this.budget.transient ? this.arena : undefined;
+    const offsets = a ? a.int32(rows + 1) : new Int32Array(rows + 1);
+    const ko = a ? a.int32(entries + 1) : new Int32Array(entries + 1);
+    const kb = a ? a.uint8(keyBytes) : new Uint8Array(keyBytes);
+    const vo = a ? a.int32(entries + 1) : new Int32Array(entries + 1);
+    const vb = a ? a.uint8(valueBytes) : new Uint8Array(valueBytes);
+    const valid = nulls > 0 ? (a ? a.uint8(entries) : new Uint8Array(entries)).fill(1) : null;
     let row = 0;
     let e = 0;
     let kp = 0;

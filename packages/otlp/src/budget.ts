@@ -10,13 +10,69 @@ import { OutputTooLargeError } from './errors.js';
  */
 export class Budget {
   used = 0;
-  constructor(readonly limit: number) {}
+  /**
+   * @param transient the decode's results may be views of the reused column buffers
+   *   (see `DecodeOptions.transient`) instead of copies.
+   */
+  constructor(
+    readonly limit: number,
+    readonly transient = false,
+  ) {}
 
   charge(bytes: number): void {
     this.used += bytes;
     if (this.used > this.limit) throw new OutputTooLargeError(this.limit);
   }
+
+  /** The first `end` elements of a column buffer as a result buffer: a copy, or a view when transient. */
+  take<T extends Int32Array | Uint32Array | Float64Array | Uint8Array>(buffer: T, end: number): T {
+    return (this.transient ? buffer.subarray(0, end) : buffer.slice(0, end)) as T;
+  }
 }
+
+/**
+ * Memory for exactly sized result buffers of transient decodes, reused from one decode to
+ * the next: carved from one block, a larger block replacing it when it runs out (views
+ * already handed out keep the old one alive until they are dropped).
+ */
+export class ResultArena {
+  #block = new ArrayBuffer(0);
+  #pos = 0;
+
+  /** Starts a decode: earlier views may be overwritten from now on. */
+  reset(): void {
+    this.#pos = 0;
+    if (this.#block.byteLength > ARENA_RETAIN_BYTES) this.#block = new ArrayBuffer(0);
+  }
+
+  /** `n` zeroed 32-bit integers. */
+  int32(n: number): Int32Array {
+    const bytes = this.#carve(n * 4);
+    bytes.fill(0);
+    return new Int32Array(bytes.buffer, bytes.byteOffset, n);
+  }
+
+  /** `n` zeroed bytes. */
+  uint8(n: number): Uint8Array {
+    const bytes = this.#carve(n);
+    bytes.fill(0);
+    return bytes;
+  }
+
+  #carve(bytes: number): Uint8Array {
+    const size = (bytes + 7) & ~7;
+    if (this.#pos + size > this.#block.byteLength) {
+      this.#block = new ArrayBuffer(Math.max(size, this.#block.byteLength * 2, 64 * 1024));
+      this.#pos = 0;
+    }
+    const out = new Uint8Array(this.#block, this.#pos, bytes);
+    this.#pos += size;
+    return out;
+  }
+}
+
+/** Arena blocks larger than this are dropped between decodes. */
+const ARENA_RETAIN_BYTES = 16 * 1024 * 1024;
 
 /** Default cap: 128 MiB plus 32 bytes of columns per input byte. */
 export function defaultOutputLimit(inputBytes: number): number {

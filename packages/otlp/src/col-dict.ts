@@ -199,7 +199,7 @@ export class DictColumn {
 
   finish(type: Dictionary<Utf8>): Data<Dictionary<Utf8>> {
     const dictionary = makeVector(this.values.finish(type.dictionary));
-    const indices = this.indices.slice(0, this.length);
+    const indices = this.budget.take(this.indices, this.length);
     if (this.nullCount === 0 || this.valid === null) {
       return dictData(type, this.length, indices, dictionary);
     }

@@ -1,4 +1,4 @@
-import type { Bool, Data, Float64, Int32, Int64, DataType, Timestamp, Uint32 } from 'apache-arrow';
+import type { Bool, Data, DataType, Float64, Int32, Int64, Timestamp, Uint32 } from 'apache-arrow';
 import { fixedData } from './arrow-data.js';
 import { type Budget, nextCapacity, RETAIN_BYTES } from './budget.js';
 
@@ -129,7 +129,7 @@ export class Int32Column extends FixedColumn<Int32Array> {
     this.length = i + 1;
   }
   finish(type: Int32): Data<Int32> {
-    return this.data(type, this.values.slice(0, this.length));
+    return this.data(type, this.budget.take(this.values, this.length));
   }
 }
 
@@ -149,7 +149,7 @@ export class Uint32Column extends FixedColumn<Uint32Array> {
     this.length = i + 1;
   }
   finish(type: Uint32): Data<Uint32> {
-    return this.data(type, this.values.slice(0, this.length));
+    return this.data(type, this.budget.take(this.values, this.length));
   }
 }
 
@@ -177,7 +177,7 @@ export class Float64Column extends FixedColumn<Float64Array> {
     this.length = i + 1;
   }
   finish(type: Float64): Data<Float64> {
-    return this.data(type, this.values.slice(0, this.length));
+    return this.data(type, this.budget.take(this.values, this.length));
   }
 }
 
@@ -215,7 +215,8 @@ export class Int64Column extends FixedColumn<Int32Array> {
     this.length = i + 1;
   }
   finish(type: Int64 | Timestamp): Data<Int64 | Timestamp> {
-    const data = new BigInt64Array(this.values.slice(0, this.length * 2).buffer);
+    const words = this.budget.take(this.values, this.length * 2);
+    const data = new BigInt64Array(words.buffer, words.byteOffset, this.length);
     return this.data(type, data);
   }
 }

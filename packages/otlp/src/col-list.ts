@@ -56,6 +56,6 @@ export class ListOffsets {
   }
 
   finish<T extends DataType>(type: List<T>, child: Data<T>): Data<List<T>> {
-    return listData(type, this.length, this.offsets.slice(0, this.length + 1), child);
+    return listData(type, this.length, this.budget.take(this.offsets, this.length + 1), child);
   }
 }

@@ -271,6 +271,6 @@ export class MapColumn {
       this.keys.finish(keyField!.type as Utf8),
       this.values.finish(valueField!.type as Utf8),
     ]);
-    return listData(type, this.length, this.offsets.slice(0, this.length + 1), child);
+    return listData(type, this.length, this.budget.take(this.offsets, this.length + 1), child);
   }
 }

@@ -339,8 +339,8 @@ export class Utf8Column {
 
   finish(type: Utf8): Data<Utf8> {
     if (!this.trusted) this.validate();
-    const offsets = this.offsets.slice(0, this.length + 1);
-    const bytes = this.bytes.slice(0, this.byteLength);
+    const offsets = this.budget.take(this.offsets, this.length + 1);
+    const bytes = this.budget.take(this.bytes, this.byteLength);
     if (this.nullCount === 0 || this.valid === null) {
       return utf8Data(type, this.length, offsets, bytes);
     }

@@ -54,7 +54,10 @@ export abstract class JsonRequestDecoder {
     noun: string,
   ) {
     this.r = jsonReader(scanJson(input));
-    this.budget = new Budget(options.maxOutputBytes ?? defaultOutputLimit(input.length));
+    this.budget = new Budget(
+      options.maxOutputBytes ?? defaultOutputLimit(input.length),
+      options.transient ?? false,
+    );
     this.ctx = acquireBlockContext(this.budget);
     this.rejections = new Rejections(noun);
   }

@@ -34,7 +34,10 @@ export abstract class ProtoRequestDecoder {
 
   /** `noun`: plural of the rejected items ("spans", "log records", "data points"). */
   constructor(bytes: Uint8Array, options: DecodeOptions, noun: string) {
-    this.budget = new Budget(options.maxOutputBytes ?? defaultOutputLimit(bytes.length));
+    this.budget = new Budget(
+      options.maxOutputBytes ?? defaultOutputLimit(bytes.length),
+      options.transient ?? false,
+    );
     this.r = new ProtoReader(bytes);
     this.ctx = acquireBlockContext(this.budget);
     this.rejections = new Rejections(noun);

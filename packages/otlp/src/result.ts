@@ -29,6 +29,14 @@ export interface DecodeOptions {
    * Default: 128 MiB + 32 × the input size.
    */
   readonly maxOutputBytes?: number;
+  /**
+   * The result's column buffers may be views of the decoder's own buffers, which it
+   * reuses: valid only until the next decode on this thread (of any signal that shares
+   * the table). For callers that consume the batch at once, e.g. encode it as Arrow IPC
+   * before decoding anything else; it saves a copy and an allocation of every column.
+   * Default false: the result owns its buffers.
+   */
+  readonly transient?: boolean;
 }
 
 /** The result of a decode into one table (`spans` or `logs`). */

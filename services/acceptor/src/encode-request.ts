@@ -39,7 +39,9 @@ export function encodeRequest(
 ): EncodedRequest {
   let decoded: ReturnType<(typeof SIGNALS)[Signal]['decode']>;
   try {
-    decoded = SIGNALS[signal].decode(body, format);
+    // Transient: the columns are views of the decoder's buffers, encoded below before
+    // anything else is decoded on this thread.
+    decoded = SIGNALS[signal].decode(body, format, { transient: true });
   } catch (err) {
     if (err instanceof InvalidInputError) {
       throw new AcceptorError('invalid_argument', err.message, { cause: err });

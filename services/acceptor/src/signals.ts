@@ -1,4 +1,5 @@
 import {
+  type DecodeOptions,
   type DecodeResult,
   decodeLogs,
   decodeLogsJson,
@@ -18,7 +19,7 @@ export interface SignalDef {
   readonly path: string;
   /** Fully qualified gRPC service name (method `Export`). */
   readonly grpcService: string;
-  decode(body: Uint8Array, format: BodyFormat): DecodeResult;
+  decode(body: Uint8Array, format: BodyFormat, options?: DecodeOptions): DecodeResult;
 }
 
 const C = 'opentelemetry.proto.collector';
@@ -28,18 +29,21 @@ export const SIGNALS: Readonly<Record<Signal, SignalDef>> = {
     signal: 'traces',
     path: '/v1/traces',
     grpcService: `${C}.trace.v1.TraceService`,
-    decode: (body, format) => (format === 'json' ? decodeTracesJson(body) : decodeTraces(body)),
+    decode: (body, format, options) =>
+      format === 'json' ? decodeTracesJson(body, options) : decodeTraces(body, options),
   },
   metrics: {
     signal: 'metrics',
     path: '/v1/metrics',
     grpcService: `${C}.metrics.v1.MetricsService`,
-    decode: (body, format) => (format === 'json' ? decodeMetricsJson(body) : decodeMetrics(body)),
+    decode: (body, format, options) =>
+      format === 'json' ? decodeMetricsJson(body, options) : decodeMetrics(body, options),
   },
   logs: {
     signal: 'logs',
     path: '/v1/logs',
     grpcService: `${C}.logs.v1.LogsService`,
-    decode: (body, format) => (format === 'json' ? decodeLogsJson(body) : decodeLogs(body)),
+    decode: (body, format, options) =>
+      format === 'json' ? decodeLogsJson(body, options) : decodeLogs(body, options),
   },
 };
