@@ -1,14 +1,13 @@
-import { runAcceptorProcess } from '@sediment/acceptor';
-import { runWriterProcess } from '@sediment/writer';
-import { runInspect } from './inspect.js';
-import { runQuery } from './query.js';
-import { runStart } from './start.js';
 import { USAGE } from './usage.js';
 
 /** Exit codes scripts can rely on. */
 export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
 
-/** Dispatches `sediment <command> [args]`; sets `process.exitCode`. */
+/**
+ * Dispatches `sediment <command> [args]`; sets `process.exitCode`. Each command's code is
+ * imported when it runs: an acceptor process never loads the writer, the Parquet encoder,
+ * the S3 client or DuckDB (tens of MiB of resident memory), and a writer never loads DuckDB.
+ */
 export async function runCli(
   argv: readonly string[],
   env: Readonly<Record<string, string | undefined>>,
@@ -16,15 +15,15 @@ export async function runCli(
   const [command, ...rest] = argv;
   switch (command) {
     case 'start':
-      return runStart(rest, env);
+      return (await import('./start.js')).runStart(rest, env);
     case 'acceptor':
-      return runAcceptorProcess(rest, env);
+      return (await import('@sediment/acceptor')).runAcceptorProcess(rest, env);
     case 'writer':
-      return runWriterProcess(rest, env);
+      return (await import('@sediment/writer')).runWriterProcess(rest, env);
     case 'query':
-      return runQuery(rest, env);
+      return (await import('./query.js')).runQuery(rest, env);
     case 'inspect':
-      return runInspect(rest, env);
+      return (await import('./inspect.js')).runInspect(rest, env);
     case undefined:
     case 'help':
     case '--help':
