@@ -108,6 +108,34 @@ describe('decode threads', () => {
     expect(ok.rows).toBe(3);
   });
 
+  it('refuse a request that would expand past the decode budget as payload_too_large, as the event loop does', async () => {
+    // A 256 KiB resource attribute repeated on 1000 spans: ≈ 256 MiB of columns from a
+    // request of ≈ 330 KiB (the budget allows 128 MiB + 32 bytes per request byte).
+    const obj = traceRequest({ request: 11, rows: 1000, startNs: T0 }) as {
+      resourceSpans: { resource: { attributes: object[] } }[];
+    };
+    obj.resourceSpans[0]!.resource.attributes.push({
+      key: 'huge',
+      value: { stringValue: 'x'.repeat(256 * 1024) },
+    });
+    const body = encodeProto('traces', obj);
+    const pool = workers(1);
+    expect((await errorOf(pool.encode('traces', new Uint8Array(body), 'protobuf'))).kind).toBe(
+      'payload_too_large',
+    );
+    const inline = new InlineRequestEncoder('zstd');
+    expect((await errorOf(inline.encode('traces', body, 'protobuf'))).kind).toBe(
+      'payload_too_large',
+    );
+    // The thread is still there.
+    const ok = await pool.encode(
+      'traces',
+      encodeProto('traces', traceRequest({ request: 12, rows: 5, startNs: T0 })),
+      'protobuf',
+    );
+    expect(ok.rows).toBe(5);
+  });
+
   it('fail requests in flight with UNAVAILABLE when their thread goes away, then refuse new ones', async () => {
     const pool = workers(1);
     const body = encodeProto('traces', traceRequest({ request: 9, rows: 2000, startNs: T0 }));
