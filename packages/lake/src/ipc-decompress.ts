@@ -8,7 +8,8 @@
  * sends its Flight puts this way (ZSTD: a fifth of the bytes over the wire, see
  * docs/004-flight.md). The writer decompresses each put into a scratch buffer to check it
  * and queues the stream as it arrived (a fifth of the bytes written and read back); the
- * collector's entry decoder turns entries back into plain streams before reading them.
+ * collector's entry decoder reads only the timestamp frames (`batchBuffer`) and sizes
+ * (`plainMessageSize`), and the Parquet encoder decompresses each file's input.
  *
  * Only ZSTD is accepted (Sediment has no LZ4 codec). Everything that comes from the
  * stream is checked before it is used: message framing, every buffer inside its body,
@@ -168,48 +169,18 @@ function limit(maxBytes: number): IpcDecompressLimitError {
 /** Checks a compressed batch's buffers and lays out its plain body (nothing decompressed yet). */
 function planBatch(h: BatchHeader, body: Uint8Array, budget: number, pos: number): Piece {
   const where = `message at ${pos}`;
-  if (h.codec !== CompressionCodec.ZSTD) {
-    throw new IpcDecompressError(
-      `${where}: body compression codec ${h.codec === CompressionCodec.LZ4_FRAME ? 'LZ4_FRAME' : h.codec} is not supported (only ZSTD)`,
-    );
-  }
-  if (h.compressionMethod !== METHOD_BUFFER) {
-    throw new IpcDecompressError(
-      `${where}: body compression method ${h.compressionMethod} is not BUFFER`,
-    );
-  }
+  const unsupported = unsupportedCompression(h);
+  if (unsupported !== undefined) throw new IpcDecompressError(`${where}: ${unsupported}`);
   const bodyView = new DataView(body.buffer, body.byteOffset, body.byteLength);
   const buffers: BufferPlan[] = [];
   const regions: BufferRegion[] = [];
   let bodyLength = 0;
   for (let i = 0; i < h.bufferCount; i++) {
-    const offset = h.bufferOffset(i);
-    const length = h.bufferLength(i);
-    if (!(offset >= 0 && length >= 0 && offset + length <= body.length)) {
-      throw new IpcDecompressError(`${where}: buffer ${i} lies outside the body`);
-    }
-    let data = body.subarray(offset, offset);
-    let plain = 0;
-    let plainLength = 0;
-    if (length > 0) {
-      if (length < 8) {
-        throw new IpcDecompressError(`${where}: buffer ${i} is shorter than its length prefix`);
-      }
-      const claimed = bodyView.getBigInt64(offset, true);
-      data = body.subarray(offset + 8, offset + length);
-      if (claimed === RAW) {
-        plain = -1;
-        plainLength = data.length;
-      } else {
-        if (claimed < 0n) {
-          throw new IpcDecompressError(`${where}: buffer ${i} claims ${claimed} bytes`);
-        }
-        if (claimed > BigInt(budget)) throw limit(budget);
-        plain = Number(claimed);
-        plainLength = plain;
-      }
-    }
-    buffers.push({ data, plain, offset: bodyLength });
+    const b = compressedBuffer(h, body, bodyView, i);
+    if (typeof b === 'string') throw new IpcDecompressError(`${where}: ${b}`);
+    if (b.plain > budget) throw limit(budget);
+    const plainLength = b.plain < 0 ? b.data.length : b.plain;
+    buffers.push({ data: b.data, plain: b.plain, offset: bodyLength });
     regions.push(new BufferRegion(bodyLength, plainLength));
     bodyLength = pad8(bodyLength + plainLength);
     if (bodyLength > budget) throw limit(budget);
@@ -273,20 +244,20 @@ export function batchBuffer(
   maxBytes: number,
 ): Uint8Array | undefined {
   if (i < 0 || i >= h.bufferCount) return undefined;
-  const offset = h.bufferOffset(i);
-  const length = h.bufferLength(i);
-  if (!(offset >= 0 && length >= 0 && offset + length <= body.length)) return undefined;
-  if (!h.compressed) return body.subarray(offset, offset + length);
-  if (h.codec !== CompressionCodec.ZSTD || h.compressionMethod !== METHOD_BUFFER) return undefined;
-  if (length === 0) return body.subarray(offset, offset);
-  if (length < 8) return undefined;
-  const claimed = new DataView(body.buffer, body.byteOffset + offset, 8).getBigInt64(0, true);
-  const data = body.subarray(offset + 8, offset + length);
-  if (claimed === RAW) return data;
-  if (claimed < 0n || claimed > BigInt(maxBytes)) return undefined;
-  const out = new Uint8Array(Number(claimed));
+  if (!h.compressed) {
+    const offset = h.bufferOffset(i);
+    const length = h.bufferLength(i);
+    const inside = offset >= 0 && length >= 0 && offset + length <= body.length;
+    return inside ? body.subarray(offset, offset + length) : undefined;
+  }
+  if (unsupportedCompression(h) !== undefined) return undefined;
+  const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
+  const b = compressedBuffer(h, body, view, i);
+  if (typeof b === 'string' || b.plain > maxBytes) return undefined;
+  if (b.plain < 0) return b.data;
+  const out = new Uint8Array(b.plain);
   try {
-    inflate(data, out, `buffer ${i}`);
+    inflate(b.data, out, `buffer ${i}`);
   } catch {
     return undefined;
   }
@@ -307,15 +278,48 @@ export function plainMessageSize(
   const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
   let size = 0;
   for (let i = 0; i < h.bufferCount; i++) {
-    const offset = h.bufferOffset(i);
-    const length = h.bufferLength(i);
-    if (!(offset >= 0 && length >= 0 && offset + length <= body.length)) return undefined;
-    if (length === 0) continue;
-    if (length < 8) return undefined;
-    const claimed = view.getBigInt64(offset, true);
-    if (claimed === RAW) size = pad8(size + length - 8);
-    else if (claimed < 0n || claimed > BigInt(Number.MAX_SAFE_INTEGER)) return undefined;
-    else size = pad8(size + Number(claimed));
+    const b = compressedBuffer(h, body, view, i);
+    if (typeof b === 'string' || !Number.isFinite(b.plain)) return undefined;
+    size = pad8(size + (b.plain < 0 ? b.data.length : b.plain));
   }
   return metaBytes + size;
+}
+
+/** Why the batch's body compression cannot be read, if it cannot (only ZSTD, method BUFFER). */
+function unsupportedCompression(h: BatchHeader): string | undefined {
+  if (h.codec !== CompressionCodec.ZSTD) {
+    const codec = h.codec === CompressionCodec.LZ4_FRAME ? 'LZ4_FRAME' : h.codec;
+    return `body compression codec ${codec} is not supported (only ZSTD)`;
+  }
+  if (h.compressionMethod !== METHOD_BUFFER) {
+    return `body compression method ${h.compressionMethod} is not BUFFER`;
+  }
+  return undefined;
+}
+
+/**
+ * Buffer `i` of a compressed batch as stored: its bytes after the length prefix and the
+ * plain length the prefix claims (-1: stored raw, and for an empty buffer, which has no
+ * prefix; Infinity past 2^53, so that every size limit refuses it), or why it cannot be
+ * read.
+ */
+function compressedBuffer(
+  h: BatchHeader,
+  body: Uint8Array,
+  view: DataView,
+  i: number,
+): { readonly data: Uint8Array; readonly plain: number } | string {
+  const offset = h.bufferOffset(i);
+  const length = h.bufferLength(i);
+  if (!(offset >= 0 && length >= 0 && offset + length <= body.length)) {
+    return `buffer ${i} lies outside the body`;
+  }
+  if (length === 0) return { data: body.subarray(offset, offset), plain: -1 }; // nothing, as is
+  if (length < 8) return `buffer ${i} is shorter than its length prefix`;
+  const claimed = view.getBigInt64(offset, true);
+  const data = body.subarray(offset + 8, offset + length);
+  if (claimed === RAW) return { data, plain: -1 };
+  if (claimed < 0n) return `buffer ${i} claims ${claimed} bytes`;
+  const plain = claimed > BigInt(Number.MAX_SAFE_INTEGER) ? Infinity : Number(claimed);
+  return { data, plain };
 }
