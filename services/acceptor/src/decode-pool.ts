@@ -96,11 +96,15 @@ export class WorkerRequestEncoder implements RequestEncoder {
   #nextId = 0;
   #closed = false;
 
-  constructor(threads: number, compression: IpcCompression) {
+  readonly #retryAfterMs: number | undefined;
+
+  /** @param retryAfterMs the retry hint of the `unavailable` errors this encoder raises. */
+  constructor(threads: number, compression: IpcCompression, retryAfterMs?: number) {
     if (!(Number.isInteger(threads) && threads >= 1)) {
       throw new RangeError(`decode threads must be a positive integer, got ${threads}`);
     }
     this.#compression = compression;
+    this.#retryAfterMs = retryAfterMs;
     this.#threads = Array.from({ length: threads }, () => undefined);
     // Started now: a thread takes tens of milliseconds to load the decoder, which must not
     // come out of the first requests' deadlines.
@@ -114,7 +118,7 @@ export class WorkerRequestEncoder implements RequestEncoder {
 
   encode(signal: Signal, body: Uint8Array, format: BodyFormat): Promise<EncodedRequest> {
     if (this.#closed) {
-      return Promise.reject(new AcceptorError('unavailable', 'acceptor is shutting down'));
+      return Promise.reject(this.#unavailable('acceptor is shutting down'));
     }
     const thread = this.#pick();
     const id = this.#nextId++;
@@ -173,13 +177,20 @@ export class WorkerRequestEncoder implements RequestEncoder {
     const fail = (err: Error) => {
       if (this.#threads[slot] === thread) this.#threads[slot] = undefined;
       for (const p of thread.pending.values()) {
-        p.reject(new AcceptorError('unavailable', 'a decode thread failed; retry', { cause: err }));
+        p.reject(this.#unavailable('a decode thread failed; retry', err));
       }
       thread.pending.clear();
     };
     worker.on('error', fail);
     worker.on('exit', (code) => fail(new Error(`decode thread exited with code ${code}`)));
     return thread;
+  }
+
+  #unavailable(message: string, cause?: Error): AcceptorError {
+    return new AcceptorError('unavailable', message, {
+      ...(cause === undefined ? {} : { cause }),
+      ...(this.#retryAfterMs === undefined ? {} : { retryAfterMs: this.#retryAfterMs }),
+    });
   }
 
   async close(): Promise<void> {
@@ -190,9 +201,16 @@ export class WorkerRequestEncoder implements RequestEncoder {
   }
 }
 
-/** `threads` = 0: on the event loop; otherwise a pool of that many decode threads. */
-export function createRequestEncoder(threads: number, compression: IpcCompression): RequestEncoder {
+/**
+ * `threads` = 0: on the event loop; otherwise a pool of that many decode threads, whose
+ * `unavailable` errors carry `retryAfterMs`.
+ */
+export function createRequestEncoder(
+  threads: number,
+  compression: IpcCompression,
+  retryAfterMs?: number,
+): RequestEncoder {
   return threads === 0
     ? new InlineRequestEncoder(compression)
-    : new WorkerRequestEncoder(threads, compression);
+    : new WorkerRequestEncoder(threads, compression, retryAfterMs);
 }

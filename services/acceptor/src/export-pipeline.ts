@@ -8,7 +8,6 @@ import {
 import type { IpcCompression } from '@sediment/otlp';
 import type { Logger } from '@sediment/service-kit';
 import { createRequestEncoder, type RequestEncoder } from './decode-pool.js';
-import type { EncodedRequest } from './encode-request.js';
 import { AcceptorError } from './errors.js';
 import type { InflightBytes, InflightReservation } from './inflight.js';
 import type { AcceptorMetrics } from './metrics.js';
@@ -57,7 +56,11 @@ export class ExportPipeline {
 
   constructor(options: ExportPipelineOptions) {
     this.#o = options;
-    this.#encoder = createRequestEncoder(options.decodeThreads ?? 0, options.compression ?? 'none');
+    this.#encoder = createRequestEncoder(
+      options.decodeThreads ?? 0,
+      options.compression ?? 'none',
+      options.retryAfterMs,
+    );
   }
 
   /** Stops the decode threads (after the servers have drained). */
@@ -90,18 +93,7 @@ export class ExportPipeline {
     }
     const started = performance.now();
     try {
-      let encoded: EncodedRequest;
-      try {
-        encoded = await this.#encoder.encode(signal, body, format);
-      } catch (err) {
-        if (err instanceof AcceptorError && err.kind === 'unavailable') {
-          throw new AcceptorError('unavailable', err.message, {
-            cause: err.cause ?? err,
-            retryAfterMs: this.#o.retryAfterMs,
-          });
-        }
-        throw err;
-      }
+      const encoded = await this.#encoder.encode(signal, body, format);
       if (encoded.tables.length > 0) {
         // The client's deadline counts from arrival: time spent waiting for a decode thread
         // comes out of it.
