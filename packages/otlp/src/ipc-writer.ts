@@ -347,8 +347,9 @@ function writeCompressed(
   for (const part of parts) {
     for (const b of part.batch.buffers) bound += pad8(8 + zstd.compressBound(b.byteLength));
   }
-  if (bound > SCRATCH_KEEP_BYTES) keptScratch = new Uint8Array(0);
-  else if (keptScratch.length < bound) keptScratch = new Uint8Array(SCRATCH_KEEP_BYTES);
+  if (bound <= SCRATCH_KEEP_BYTES && keptScratch.length === 0) {
+    keptScratch = new Uint8Array(SCRATCH_KEEP_BYTES);
+  }
   const scratch = bound > SCRATCH_KEEP_BYTES ? new Uint8Array(bound) : keptScratch;
   const view = new DataView(scratch.buffer);
   const compression = new BodyCompression(CompressionType.ZSTD);

@@ -15,8 +15,8 @@ import {
  * batches, one record batch, end-of-stream marker). The schema metadata carries
  * `sediment.table` = `table` and `sediment.schema_version`, so a queue entry holding
  * these bytes decodes on its own. See docs/003-otlp-arrow.md. With `options.compression`
- * `zstd` the batch bodies are compressed (Arrow body compression); the writer turns them
- * back into plain bodies on arrival.
+ * `zstd` the batch bodies are compressed (Arrow body compression); writers check the
+ * decompressed form and queue the stream as it is (docs/004-flight.md).
  */
 export function toIpcStream(
   table: TableName,
