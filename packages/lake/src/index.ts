@@ -25,6 +25,7 @@ export { DedupWindow } from './dedup-window.js';
 export {
   type DecodedEntry,
   EntryDecoder,
+  MAX_ENTRY_PLAIN_BYTES,
   type Piece,
   type SchemaInfo,
   TABLE_METADATA_KEY,

@@ -1,4 +1,5 @@
 import { setting } from '@sediment/config';
+import { MAX_ENTRY_PLAIN_BYTES } from '@sediment/lake';
 import { logLevelSetting } from '@sediment/service-kit';
 
 /**
@@ -120,8 +121,8 @@ export const writerSettings = {
     env: 'SEDIMENT_MAX_PUT_BYTES',
     default: 256 * 1024 * 1024,
     min: 1024,
-    // The collector's entry decoder builds plain entries up to this size (MAX_ENTRY_PLAIN_BYTES).
-    max: 1024 * 1024 * 1024,
+    // The collector's entry decoder builds plain entries up to this size.
+    max: MAX_ENTRY_PLAIN_BYTES,
     description: 'Largest Arrow IPC stream one DoPut may carry (decompressed size; at most 1GiB).',
     services: ['writer', 'start'],
   }),
