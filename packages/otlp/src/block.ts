@@ -279,6 +279,10 @@ export class BlockColumns {
     const vo = a ? a.int32(entries + 1) : new Int32Array(entries + 1);
     const vb = a ? a.uint8(valueBytes) : new Uint8Array(valueBytes);
     const valid = nulls > 0 ? (a ? a.uint8(entries) : new Uint8Array(entries)).fill(1) : null;
+    // Every other element is written below; arena memory is not zeroed.
+    offsets[0] = 0;
+    ko[0] = 0;
+    vo[0] = 0;
     let row = 0;
     let e = 0;
     let kp = 0;

@@ -45,18 +45,15 @@ export class ResultArena {
     if (this.#block.byteLength > ARENA_RETAIN_BYTES) this.#block = new ArrayBuffer(0);
   }
 
-  /** `n` zeroed 32-bit integers. */
+  /** `n` 32-bit integers, NOT zeroed (they may hold an earlier decode's values). */
   int32(n: number): Int32Array {
     const bytes = this.#carve(n * 4);
-    bytes.fill(0);
     return new Int32Array(bytes.buffer, bytes.byteOffset, n);
   }
 
-  /** `n` zeroed bytes. */
+  /** `n` bytes, NOT zeroed. */
   uint8(n: number): Uint8Array {
-    const bytes = this.#carve(n);
-    bytes.fill(0);
-    return bytes;
+    return this.#carve(n);
   }
 
   #carve(bytes: number): Uint8Array {
