@@ -20,6 +20,7 @@ import {
   type EncodeMessage,
   type EncodeReply,
   encodeRequest,
+  transferable,
 } from './encode-request.js';
 import { AcceptorError } from './errors.js';
 import type { BodyFormat, Signal } from './signals.js';
@@ -122,18 +123,12 @@ export class WorkerRequestEncoder implements RequestEncoder {
     }
     const thread = this.#pick();
     const id = this.#nextId++;
-    const whole = body.byteOffset === 0 && body.byteLength === body.buffer.byteLength;
-    // Part of a larger buffer (a Buffer pool slab, say): copied (new Uint8Array(view)
-    // copies; Buffer#slice would not), since transferring would detach the rest.
-    const owned = whole && body.buffer instanceof ArrayBuffer ? body : new Uint8Array(body);
     const message: EncodeMessage = {
       id,
       signal,
       format,
       compression: this.#compression,
-      body: owned.buffer as ArrayBuffer,
-      offset: owned.byteOffset,
-      length: owned.byteLength,
+      body: transferable(body),
     };
     return new Promise<EncodedRequest>((resolve, reject) => {
       thread.pending.set(id, { resolve, reject });

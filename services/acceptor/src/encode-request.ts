@@ -81,9 +81,22 @@ export interface EncodeMessage {
   readonly signal: Signal;
   readonly format: BodyFormat;
   readonly compression: IpcCompression;
+  /** The request body, all of this buffer (see {@link transferable}). */
   readonly body: ArrayBuffer;
-  readonly offset: number;
-  readonly length: number;
+}
+
+/**
+ * The ArrayBuffer holding exactly `bytes`, to transfer to another thread: the view's own
+ * when it covers all of it (the transfer detaches it), else a copy — a view into a larger
+ * buffer (a slab of Node's Buffer pool, say) must not take the rest along. `new
+ * Uint8Array(view)` copies; `Buffer#slice` would not.
+ */
+export function transferable(bytes: Uint8Array): ArrayBuffer {
+  const whole =
+    bytes.byteOffset === 0 &&
+    bytes.byteLength === bytes.buffer.byteLength &&
+    bytes.buffer instanceof ArrayBuffer;
+  return (whole ? bytes : new Uint8Array(bytes)).buffer as ArrayBuffer;
 }
 
 /** A decode thread's answer. */
@@ -110,18 +123,10 @@ export function serveEncodeMessage(m: EncodeMessage): {
   transfer: ArrayBuffer[];
 } {
   try {
-    const r = encodeRequest(
-      m.signal,
-      new Uint8Array(m.body, m.offset, m.length),
-      m.format,
-      m.compression,
-    );
+    const r = encodeRequest(m.signal, new Uint8Array(m.body), m.format, m.compression);
     const transfer: ArrayBuffer[] = [];
     const own = (bytes: Uint8Array): ArrayBuffer => {
-      const whole = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
-      // A copy when the view is part of a larger buffer (new Uint8Array(view) copies;
-      // Buffer#slice would not): transferring that buffer would take more than asked.
-      const buffer = (whole ? bytes : new Uint8Array(bytes)).buffer as ArrayBuffer;
+      const buffer = transferable(bytes);
       transfer.push(buffer);
       return buffer;
     };
