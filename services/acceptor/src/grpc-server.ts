@@ -12,6 +12,7 @@ import {
   type StatusObject,
   type sendUnaryData,
 } from '@grpc/grpc-js';
+import { DEFAULT_HTTP2_RECEIVE_TUNING, tuneGrpcServerHttp2 } from '@sediment/flight';
 import { encodeExportResponse, encodeRpcStatus, GrpcCode } from '@sediment/otlp';
 import type { Logger } from '@sediment/service-kit';
 import type { TokenAuthenticator } from './auth.js';
@@ -88,6 +89,31 @@ const GRPC_TIMEOUT = /(\d{1,8})\s*([HMSmun])/;
 const PRINTABLE_ASCII = /^[ -~]*$/;
 
 /**
+ * HTTP/2 receive windows and frame size the OTLP gRPC server advertises. With HTTP/2's
+ * defaults (64 KiB windows, 16 KiB frames) a typical export request of a few hundred KB
+ * crosses as dozens of frames and several WINDOW_UPDATE round trips, each a trip through
+ * both event loops; the client stalls whenever the acceptor is busy for a moment. A
+ * request fits in one stream window here (up to 4 MiB, never more than the largest request
+ * accepted), the connection window is the Flight server's 16 MiB, frames up to 256 KiB.
+ * Memory stays bounded by the in-flight bound, which the gate charges as bytes arrive:
+ * the windows let a client send sooner, not make the acceptor hold more.
+ */
+export function otlpHttp2Tuning(maxRequestBytes: number): {
+  streamWindowBytes: number;
+  connectionWindowBytes: number;
+  maxFrameBytes: number;
+} {
+  const d = DEFAULT_HTTP2_RECEIVE_TUNING;
+  // The gRPC message prefix (5 bytes) travels in the stream too.
+  const request = Math.min(maxRequestBytes + 5, 2 ** 31 - 1);
+  return {
+    streamWindowBytes: Math.max(65_535, Math.min(d.streamWindowBytes, request)),
+    connectionWindowBytes: d.connectionWindowBytes,
+    maxFrameBytes: d.maxFrameBytes,
+  };
+}
+
+/**
  * OTLP/gRPC: TraceService, MetricsService and LogsService `Export`, with pass-through
  * serializers so the request bytes go straight to the Arrow decoder.
  *
@@ -126,6 +152,12 @@ export class OtlpGrpcServer {
       interceptors: [this.#authInterceptor()],
     };
     this.#server = new Server(channelOptions);
+    if (!tuneGrpcServerHttp2(this.#server, otlpHttp2Tuning(options.maxRequestBytes))) {
+      options.logger.warn(
+        {},
+        'this grpc-js version does not let the OTLP gRPC server raise its HTTP/2 windows; clients send with the 64 KiB defaults (slower)',
+      );
+    }
     installHttp2Gate(this.#server, {
       onServer: (server) => {
         server.maxConnections = options.maxConnections;

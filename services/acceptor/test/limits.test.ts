@@ -24,7 +24,7 @@ import {
 import { rawHttpExchange, rawRequest } from '../../../test/support/fuzz-http1.js';
 import { encodeRequest } from '../../../test/support/otlp-proto.js';
 import { traceRequest } from '../../../test/support/otlp-workload.js';
-import { replyBudgetMs } from '../src/grpc-server.js';
+import { otlpHttp2Tuning, replyBudgetMs } from '../src/grpc-server.js';
 import type { Acceptor } from '../src/index.js';
 import {
   Code,
@@ -427,6 +427,42 @@ describe('SEDIMENT_GRPC_MAX_CONCURRENT_STREAMS', () => {
       Array.from({ length: 12 }, () => client.export('traces', body())),
     );
     expect(replies.map((r) => r.code)).toEqual(Array(12).fill(Code.OK));
+  });
+});
+
+describe('HTTP/2 windows on the gRPC port', () => {
+  /** SETTINGS the acceptor advertised, and the connection window it granted once its WINDOW_UPDATE arrived. */
+  async function advertised(port: number, window: number) {
+    const session = http2.connect(`http://127.0.0.1:${port}`);
+    session.on('error', () => {});
+    cleanup.push(() => {
+      session.destroy();
+    });
+    const settings = await new Promise<http2.Settings>((r) => session.once('remoteSettings', r));
+    const deadline = Date.now() + 5_000;
+    while ((session.state.remoteWindowSize ?? 0) < window && Date.now() < deadline) {
+      await new Promise<void>((r) => session.ping(() => r()));
+    }
+    return { settings, connectionWindow: session.state.remoteWindowSize };
+  }
+
+  test('a request of a few MiB fits in one stream window; frames up to 256 KiB; 16 MiB per connection', async () => {
+    const acceptor = await acceptorWith({});
+    const { settings, connectionWindow } = await advertised(acceptor.grpcPort, 16 << 20);
+    expect(settings.initialWindowSize).toBe(4 << 20);
+    expect(settings.maxFrameSize).toBe(256 << 10);
+    expect(connectionWindow).toBe(16 << 20);
+    const client = new GrpcOtlpClient(acceptor.grpcPort);
+    cleanup.push(() => client.close());
+    expect((await client.export('traces', body(2000))).code).toBe(Code.OK);
+  });
+
+  test('the stream window never exceeds the largest request accepted', async () => {
+    const acceptor = await acceptorWith({ SEDIMENT_MAX_REQUEST_SIZE: '100KiB' });
+    const { settings } = await advertised(acceptor.grpcPort, 16 << 20);
+    expect(settings.initialWindowSize).toBe(100 * 1024 + 5);
+    expect(otlpHttp2Tuning(1024).streamWindowBytes).toBe(65_535);
+    expect(otlpHttp2Tuning(2 ** 40).streamWindowBytes).toBe(4 << 20);
   });
 });
 
