@@ -5,7 +5,8 @@
  * baseline of the end-to-end benchmark: the cost of the transport (and of the load
  * generator) alone, measured in the same run on the same ports.
  *
- * gRPC uses the acceptor's grpc-js server options; HTTP is plain node:http (no
+ * gRPC uses the acceptor's grpc-js server options and HTTP/2 windows (those of its default
+ * SEDIMENT_MAX_REQUEST_SIZE); HTTP is plain node:http (no
  * framework), so the ratio against it includes everything the acceptor adds.
  *
  *   node scripts/run-ts.mjs bench/e2e/null-sink.ts [--host 127.0.0.1] [--grpc-port 4317]
@@ -15,6 +16,7 @@ import { once } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pathToFileURL } from 'node:url';
+import { tuneGrpcServerHttp2 } from '@sediment/flight';
 import {
   Server,
   ServerCredentials,
@@ -50,6 +52,9 @@ export async function startNullSink(
     'grpc.max_receive_message_length': 32 * 1024 * 1024,
     'grpc.max_concurrent_streams': 256,
   });
+  // The acceptor's windows at its default 32 MiB request limit (otlpHttp2Tuning): the
+  // Flight defaults. Without them the baseline would pay for round trips Sediment does not.
+  if (!tuneGrpcServerHttp2(grpc)) throw new Error('this grpc-js cannot take the HTTP/2 tuning');
   for (const service of SERVICES) {
     grpc.addService(
       {
