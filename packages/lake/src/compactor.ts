@@ -155,6 +155,12 @@ export interface CompactorOptions {
    */
   readonly encoder?: 'worker' | 'inline' | ParquetEncoder;
   /**
+   * With the `worker` encoder: the Linux nice value (0–19) of its thread. Above 0,
+   * compaction yields the CPU to the process's other threads (in the writer, those that
+   * ack puts) and takes the cycles they leave. Default 0.
+   */
+  readonly encoderNice?: number;
+  /**
    * Which Parquet writer the built-in encoders use: `sediment` (default; this package's
    * TypeScript writer, 2–3× faster; any file it cannot write goes to parquet-wasm) or
    * `parquet-wasm` (arrow-rs in WebAssembly).
@@ -369,9 +375,14 @@ export class Compactor implements AsyncDisposable {
       this.#stats.parquetFallbacks++;
       this.#logger.warn({ reason }, 'sediment Parquet writer fell back to parquet-wasm for a file');
     };
+    const onNiceFailed = (reason: string) =>
+      this.#logger.warn(
+        { nice: options.encoderNice, reason },
+        'could not lower the Parquet encoder thread priority; it runs at normal priority',
+      );
     this.#encoder =
       enc === 'worker'
-        ? new WorkerParquetEncoder({ onFallback })
+        ? new WorkerParquetEncoder({ onFallback, nice: options.encoderNice ?? 0, onNiceFailed })
         : enc === 'inline'
           ? new InlineParquetEncoder({ onFallback })
           : enc;

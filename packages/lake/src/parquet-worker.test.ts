@@ -1,4 +1,6 @@
+import os from 'node:os';
 import { describe, expect, it } from 'vitest';
+import { threadsAt as count, threadNices } from '../../../test/support/thread-nice.js';
 import { spansBatch, toIpc } from '../test/fixtures/synthetic-tables.js';
 import { EntryDecoder } from './entry-decoder.js';
 import { ParquetEncodeError } from './errors.js';
@@ -64,5 +66,43 @@ describe('Parquet encoders', () => {
     } finally {
       await worker.close();
     }
+  });
+
+  it.skipIf(process.platform !== 'linux')(
+    'nice lowers the priority of the encoding thread alone; the default leaves it as is',
+    async () => {
+      const s = stream();
+      const before = threadNices();
+      const ownNice = os.getPriority();
+      const niced = new WorkerParquetEncoder({
+        nice: 7,
+        onNiceFailed: (reason) => expect.fail(`nice not applied: ${reason}`),
+      });
+      const plain = new WorkerParquetEncoder();
+      try {
+        // The thread starts with the first file; its priority is set before it takes one.
+        expect((await niced.encode(s.bytes(), s.options)).length).toBeGreaterThan(1000);
+        expect((await plain.encode(s.bytes(), s.options)).length).toBeGreaterThan(1000);
+        const during = threadNices();
+        expect(count(during, 7)).toBe(count(before, 7) + 1);
+        const tid = [...during].find(([t, n]) => n === 7 && before.get(t) !== 7)![0];
+        expect(before.has(tid)).toBe(false); // a new thread: the worker, not an existing one
+        expect(os.getPriority()).toBe(ownNice); // the calling thread keeps its priority
+        // The un-niced encoder's thread runs at the priority it inherited.
+        const fresh = [...during].filter(([t]) => !before.has(t) && t !== tid);
+        expect(fresh.length).toBeGreaterThan(0);
+        expect(fresh.every(([, n]) => n === ownNice)).toBe(true);
+      } finally {
+        await niced.close();
+        await plain.close();
+      }
+      expect(count(threadNices(), 7)).toBe(count(before, 7));
+    },
+  );
+
+  it('nice outside 0..19 is refused', () => {
+    expect(() => new WorkerParquetEncoder({ nice: 20 })).toThrow(RangeError);
+    expect(() => new WorkerParquetEncoder({ nice: -1 })).toThrow(RangeError);
+    expect(() => new WorkerParquetEncoder({ nice: 1.5 })).toThrow(RangeError);
   });
 });

@@ -29,7 +29,19 @@ export interface ParquetEncoder {
 export interface ParquetEncoderOptions {
   /** Called when the sediment writer handed a file to parquet-wasm (reason). */
   readonly onFallback?: (reason: string) => void;
+  /**
+   * Worker encoder only: the Linux nice value (0–19) of the encoding thread. Encoding is
+   * background work; above 0 the scheduler gives the CPU to the process's other threads
+   * first (those answering requests) and the encoder every cycle they leave. Default 0
+   * (unchanged). Applies to that thread alone (Linux `setpriority` on its thread id).
+   */
+  readonly nice?: number;
+  /** Called once when `nice` could not be applied (not Linux, or refused), with why. */
+  readonly onNiceFailed?: (reason: string) => void;
 }
+
+/** Highest nice value (lowest priority) Linux knows. */
+export const MAX_NICE = 19;
 
 /** Encodes on the calling thread (blocks it while encoding). */
 export class InlineParquetEncoder implements ParquetEncoder {
@@ -62,6 +74,18 @@ const WORKER_SOURCE = `
   }
   const { encodeParquetFile } = mod;
   const describe = (err) => (err instanceof Error ? err.message : String(err));
+  if (workerData.nice > 0) {
+    // Linux: /proc/thread-self is /proc/<pid>/task/<tid>, and setpriority() on a thread
+    // id sets that thread's nice value alone.
+    try {
+      const { readlinkSync } = await import('node:fs');
+      const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
+      if (!(tid > 0)) throw new Error('no thread id in /proc/thread-self');
+      (await import('node:os')).setPriority(tid, workerData.nice);
+    } catch (err) {
+      parentPort.postMessage({ id: -1, niceFailed: describe(err) });
+    }
+  }
   parentPort.on('message', (m) => {
     try {
       const r = encodeParquetFile(new Uint8Array(m.stream, 0, m.length), {
@@ -82,16 +106,22 @@ const WORKER_SOURCE = `
 })();
 `;
 
-function workerData(): { encoderUrl: string; tsxUrl: string | undefined } {
+function workerData(nice: number): {
+  encoderUrl: string;
+  tsxUrl: string | undefined;
+  nice: number;
+} {
   const ext = extname(fileURLToPath(import.meta.url));
   const encoderUrl = new URL(`./parquet-encoder${ext}`, import.meta.url).href;
-  if (ext !== '.ts') return { encoderUrl, tsxUrl: undefined };
+  if (ext !== '.ts') return { encoderUrl, tsxUrl: undefined, nice };
   // Running from sources: the worker needs a TypeScript loader too.
-  return { encoderUrl, tsxUrl: import.meta.resolve('tsx/esm/api') };
+  return { encoderUrl, tsxUrl: import.meta.resolve('tsx/esm/api'), nice };
 }
 
 interface Reply {
+  /** -1: not a reply to an encode (`niceFailed`). */
   readonly id: number;
+  readonly niceFailed?: string;
   readonly ok: boolean;
   readonly bytes?: ArrayBuffer;
   readonly message?: string;
@@ -113,18 +143,33 @@ export class WorkerParquetEncoder implements ParquetEncoder {
   >();
   #closed = false;
   readonly #onFallback: ((reason: string) => void) | undefined;
+  readonly #nice: number;
+  #onNiceFailed: ((reason: string) => void) | undefined;
   /** Shared input buffers not in use. */
   readonly #free: SharedArrayBuffer[] = [];
 
+  /** @throws RangeError when `nice` is not an integer in 0..19. */
   constructor(options: ParquetEncoderOptions = {}) {
     this.#onFallback = options.onFallback;
+    const nice = options.nice ?? 0;
+    if (!Number.isInteger(nice) || nice < 0 || nice > MAX_NICE) {
+      throw new RangeError(`nice must be an integer in 0..${MAX_NICE}, got ${String(nice)}`);
+    }
+    this.#nice = nice;
+    this.#onNiceFailed = options.onNiceFailed;
   }
 
   #start(): Worker {
     if (this.#worker) return this.#worker;
-    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: workerData() });
+    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: workerData(this.#nice) });
     worker.unref();
     worker.on('message', (reply: Reply) => {
+      if (reply.niceFailed !== undefined) {
+        // Once per encoder: a replaced worker fails the same way.
+        this.#onNiceFailed?.(reply.niceFailed);
+        this.#onNiceFailed = undefined;
+        return;
+      }
       const p = this.#pending.get(reply.id);
       if (!p) return;
       this.#pending.delete(reply.id);

@@ -59,6 +59,7 @@ export class CollectorRunner {
       parquetWriter: config.parquetWriter,
       zstdLevel: config.parquetZstdLevel,
       parquetEncoding: config.parquetEncoding,
+      encoderNice: config.compactionNice,
       orphanGracePeriodMs: config.orphanGrace,
       dedupWindowMs: config.dedupWindow,
       logger: options.logger.child({ component: 'compactor' }),

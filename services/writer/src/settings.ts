@@ -208,6 +208,15 @@ export const writerSettings = {
       'Value encodings of the sediment encoder: delta (strings DELTA_LENGTH_BYTE_ARRAY, 64-bit integers and timestamps DELTA_BINARY_PACKED: smaller files, faster) or plain, for readers without the delta encodings (Spark before 3.3). parquet-wasm always writes plain.',
     services: ['writer', 'start'],
   }),
+  compactionNice: setting.int({
+    env: 'SEDIMENT_COMPACTION_NICE',
+    default: 10,
+    min: 0,
+    max: 19,
+    description:
+      'Linux nice value of the thread that encodes Parquet (0 = the priority of the threads that ack puts). Compaction is background work: at 10 it yields the CPU to ingest, which shortens the ack latency tail on a busy machine, and still gets every cycle ingest leaves. Lower it if the lake falls behind under sustained full load.',
+    services: ['writer', 'start'],
+  }),
   orphanGrace: setting.duration({
     env: 'SEDIMENT_ORPHAN_GRACE',
     default: 3_600_000,

@@ -12,6 +12,7 @@ import { LocalFsStore } from '@sediment/object-store';
 import { afterEach, describe, expect, test } from 'vitest';
 import { withLakeDuckDB } from '../../../test/support/lake-duckdb.js';
 import { HOUR } from '../../../test/support/otlp-workload.js';
+import { threadNices, threadsAt } from '../../../test/support/thread-nice.js';
 import { createWriter, type Writer } from '../src/index.js';
 import { put, requestPuts, storeCases, type TablePut, testWriterConfig } from './support.js';
 
@@ -138,6 +139,41 @@ describe('writer Parquet value encodings (SEDIMENT_PARQUET_ENCODING)', () => {
       /SEDIMENT_PARQUET_ENCODING/,
     );
   });
+});
+
+describe('writer compaction priority (SEDIMENT_COMPACTION_NICE)', () => {
+  test.skipIf(process.platform !== 'linux')(
+    'the Parquet encoder thread runs at nice 10 by default, the rest of the writer as before',
+    async () => {
+      const before = threadNices();
+      const store = new LocalFsStore({
+        root: await mkdtemp(path.join(tmpdir(), 'sediment-writer-nice-')),
+      });
+      const writer = await createWriter(testWriterConfig({ SEDIMENT_MAX_FILE_AGE: '1s' }), {
+        store,
+      });
+      open.push(writer);
+      const client = new FlightClient({ targets: [`127.0.0.1:${writer.flightPort}`] });
+      open.push(client);
+      for (const p of requestPuts('traces', { request: 1, rows: 20, startNs: T0 })) {
+        await put(client, p);
+      }
+      // Once a file is committed the encoder thread exists (it lives until the writer
+      // closes or drains).
+      const deadline = Date.now() + 20_000;
+      while ((await readCommittedFiles(store, 'lake', { table: 'spans' })).length === 0) {
+        if (Date.now() > deadline) throw new Error('no file committed within 20 s');
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const after = threadNices();
+      expect(threadsAt(after, 10)).toBe(threadsAt(before, 10) + 1);
+      for (const [tid, nice] of after) if (before.has(tid)) expect(nice).toBe(before.get(tid));
+      expect(() => testWriterConfig({ SEDIMENT_COMPACTION_NICE: '20' })).toThrow(
+        /SEDIMENT_COMPACTION_NICE/,
+      );
+      expect(testWriterConfig({ SEDIMENT_COMPACTION_NICE: '0' }).compactionNice).toBe(0);
+    },
+  );
 });
 
 describe('writer on memory', () => {
