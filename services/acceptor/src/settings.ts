@@ -56,11 +56,11 @@ export const acceptorSettings = {
   }),
   decodeThreads: setting.int({
     env: 'SEDIMENT_DECODE_THREADS',
-    default: 1,
+    default: 2,
     min: 0,
     max: 64,
     description:
-      'Threads that decode OTLP requests into Arrow and encode the IPC for writers (most of the acceptor CPU), so the event loop only moves bytes; 0 decodes on the event loop. One suits 2 cores shared with a writer (+10% spans/s, +40 MiB RSS); raise it on larger machines. Each thread keeps its own reusable column buffers.',
+      'Threads that decode OTLP requests into Arrow and encode the IPC for writers (most of the acceptor CPU), so the event loop only moves bytes; 0 decodes on the event loop. Two on 2 cores shared with a writer: a burst of requests is decoded twice as fast (+5-13% spans/s and a shorter p99 than one thread; about +45 MiB RSS per thread); raise it on larger machines. Each thread keeps its own reusable column buffers.',
     services: ['acceptor', 'start'],
   }),
   writerToken: setting.string({
