@@ -73,6 +73,7 @@ export {
 } from './parquet-encoder.js';
 export {
   InlineParquetEncoder,
+  MAX_NICE,
   type ParquetEncoder,
   type ParquetEncoderOptions,
   WorkerParquetEncoder,

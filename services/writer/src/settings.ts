@@ -1,5 +1,5 @@
 import { setting } from '@sediment/config';
-import { MAX_ENTRY_PLAIN_BYTES } from '@sediment/lake';
+import { MAX_ENTRY_PLAIN_BYTES, MAX_NICE } from '@sediment/lake';
 import { logLevelSetting } from '@sediment/service-kit';
 
 /**
@@ -212,7 +212,7 @@ export const writerSettings = {
     env: 'SEDIMENT_COMPACTION_NICE',
     default: 10,
     min: 0,
-    max: 19,
+    max: MAX_NICE,
     description:
       'Linux nice value of the thread that encodes Parquet (0 = the priority of the threads that ack puts). Compaction is background work: at 10 it yields the CPU to ingest, which shortens the ack latency tail on a busy machine, and still gets every cycle ingest leaves. Lower it if the lake falls behind under sustained full load.',
     services: ['writer', 'start'],
