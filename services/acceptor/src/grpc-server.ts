@@ -12,7 +12,11 @@ import {
   type StatusObject,
   type sendUnaryData,
 } from '@grpc/grpc-js';
-import { DEFAULT_HTTP2_RECEIVE_TUNING, tuneGrpcServerHttp2 } from '@sediment/flight';
+import {
+  DEFAULT_HTTP2_RECEIVE_TUNING,
+  type Http2ReceiveTuning,
+  tuneGrpcServerHttp2,
+} from '@sediment/flight';
 import { encodeExportResponse, encodeRpcStatus, GrpcCode } from '@sediment/otlp';
 import type { Logger } from '@sediment/service-kit';
 import type { TokenAuthenticator } from './auth.js';
@@ -98,19 +102,11 @@ const PRINTABLE_ASCII = /^[ -~]*$/;
  * Memory stays bounded by the in-flight bound, which the gate charges as bytes arrive:
  * the windows let a client send sooner, not make the acceptor hold more.
  */
-export function otlpHttp2Tuning(maxRequestBytes: number): {
-  streamWindowBytes: number;
-  connectionWindowBytes: number;
-  maxFrameBytes: number;
-} {
+export function otlpHttp2Tuning(maxRequestBytes: number): Required<Http2ReceiveTuning> {
   const d = DEFAULT_HTTP2_RECEIVE_TUNING;
-  // The gRPC message prefix (5 bytes) travels in the stream too.
-  const request = Math.min(maxRequestBytes + 5, 2 ** 31 - 1);
-  return {
-    streamWindowBytes: Math.max(65_535, Math.min(d.streamWindowBytes, request)),
-    connectionWindowBytes: d.connectionWindowBytes,
-    maxFrameBytes: d.maxFrameBytes,
-  };
+  // The gRPC message prefix (5 bytes) travels in the stream too; HTTP/2's floor is 65535.
+  const streamWindowBytes = Math.max(65_535, Math.min(d.streamWindowBytes, maxRequestBytes + 5));
+  return { ...d, streamWindowBytes };
 }
 
 /**
