@@ -118,15 +118,16 @@ function workerData(nice: number): {
   return { encoderUrl, tsxUrl: import.meta.resolve('tsx/esm/api'), nice };
 }
 
-interface Reply {
-  /** -1: not a reply to an encode (`niceFailed`). */
-  readonly id: number;
-  readonly niceFailed?: string;
-  readonly ok: boolean;
-  readonly bytes?: ArrayBuffer;
-  readonly message?: string;
-  readonly fallback?: string;
-}
+/** The worker's answer to encode `id`, or (once, at start) why `nice` was not applied. */
+type Reply =
+  | {
+      readonly id: number;
+      readonly ok: boolean;
+      readonly bytes?: ArrayBuffer;
+      readonly message?: string;
+      readonly fallback?: string;
+    }
+  | { readonly id: -1; readonly niceFailed: string };
 
 /**
  * One worker thread, started on first use; files are encoded one after the other. A
@@ -164,7 +165,7 @@ export class WorkerParquetEncoder implements ParquetEncoder {
     const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: workerData(this.#nice) });
     worker.unref();
     worker.on('message', (reply: Reply) => {
-      if (reply.niceFailed !== undefined) {
+      if ('niceFailed' in reply) {
         // Once per encoder: a replaced worker fails the same way.
         this.#onNiceFailed?.(reply.niceFailed);
         this.#onNiceFailed = undefined;
