@@ -113,6 +113,8 @@ export async function createAcceptor(
   let grpcPort: number;
   let httpPort: number;
   try {
+    // Decode threads load before the ports open: no request waits for them.
+    await pipeline.ready();
     grpcPort = await grpc.listen(config.host, config.grpcPort);
     http = await createOtlpHttpServer({
       pipeline,

@@ -39,6 +39,14 @@ async function errorOf(p: Promise<unknown>): Promise<AcceptorError> {
 }
 
 describe('decode threads', () => {
+  it('are loaded once ready() resolves (none when the pool is just built)', async () => {
+    const pool = workers(2);
+    expect(pool.loaded).toBe(0);
+    await pool.ready();
+    expect(pool.loaded).toBe(2);
+    await pool.ready(); // again: already settled
+  });
+
   it('produce the same IPC bytes, counts and request identity as decoding on the event loop', async () => {
     const pool = workers(2);
     const inline = new InlineRequestEncoder('zstd');

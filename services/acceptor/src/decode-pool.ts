@@ -33,6 +33,11 @@ export interface RequestEncoder {
    *   decode thread died under the request)
    */
   encode(signal: Signal, body: Uint8Array, format: BodyFormat): Promise<EncodedRequest>;
+  /**
+   * Resolves once every decode thread has loaded the decoder, so that no request pays
+   * for it; rejects when one cannot start.
+   */
+  ready(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -45,6 +50,7 @@ export class InlineRequestEncoder implements RequestEncoder {
   async encode(signal: Signal, body: Uint8Array, format: BodyFormat): Promise<EncodedRequest> {
     return encodeRequest(signal, body, format, this.#compression);
   }
+  async ready(): Promise<void> {}
   async close(): Promise<void> {}
 }
 
@@ -66,6 +72,7 @@ const WORKER_SOURCE = `
     const { reply, transfer } = mod.serveEncodeMessage(m);
     parentPort.postMessage(reply, transfer);
   });
+  parentPort.postMessage({ ready: true });
 })();
 `;
 
@@ -94,7 +101,13 @@ interface Pending {
 interface Thread {
   readonly worker: Worker;
   readonly pending: Map<number, Pending>;
+  /** Settles when the thread has loaded the decoder (or failed to). */
+  readonly loaded: Promise<void>;
+  isLoaded: boolean;
 }
+
+/** What a decode thread posts: a reply to a request, or once, that it is ready. */
+type ThreadMessage = EncodeReply | { readonly ready: true };
 
 /**
  * `threads` decode threads, started at once. Each request goes to the thread with
@@ -125,6 +138,15 @@ export class WorkerRequestEncoder implements RequestEncoder {
   /** Requests in flight per thread (tests, metrics). */
   get load(): number[] {
     return this.#threads.map((t) => t?.pending.size ?? 0);
+  }
+
+  /** Threads that have loaded the decoder (tests). */
+  get loaded(): number {
+    return this.#threads.filter((t) => t?.isLoaded).length;
+  }
+
+  async ready(): Promise<void> {
+    await Promise.all(this.#threads.map((t) => t?.loaded));
   }
 
   encode(signal: Signal, body: Uint8Array, format: BodyFormat): Promise<EncodedRequest> {
@@ -166,8 +188,20 @@ export class WorkerRequestEncoder implements RequestEncoder {
       resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB },
     });
     worker.unref();
-    const thread: Thread = { worker, pending: new Map() };
-    worker.on('message', (reply: EncodeReply) => {
+    let onLoaded!: () => void;
+    let onLoadFailed!: (err: Error) => void;
+    const loaded = new Promise<void>((resolve, reject) => {
+      onLoaded = resolve;
+      onLoadFailed = reject;
+    });
+    loaded.catch(() => {}); // awaited by ready() only; a replacement thread's is not
+    const thread: Thread = { worker, pending: new Map(), loaded, isLoaded: false };
+    worker.on('message', (reply: ThreadMessage) => {
+      if ('ready' in reply) {
+        thread.isLoaded = true;
+        onLoaded();
+        return;
+      }
       const p = thread.pending.get(reply.id);
       if (!p) return;
       thread.pending.delete(reply.id);
@@ -184,6 +218,7 @@ export class WorkerRequestEncoder implements RequestEncoder {
       }
     });
     const fail = (err: Error) => {
+      onLoadFailed(err);
       if (this.#threads[slot] === thread) this.#threads[slot] = undefined;
       for (const p of thread.pending.values()) {
         p.reject(this.#unavailable('a decode thread failed; retry', err));

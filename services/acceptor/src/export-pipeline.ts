@@ -8,6 +8,7 @@ import {
 import type { IpcCompression } from '@sediment/otlp';
 import type { Logger } from '@sediment/service-kit';
 import { createRequestEncoder, type RequestEncoder } from './decode-pool.js';
+import type { EncodedRequest } from './encode-request.js';
 import { AcceptorError } from './errors.js';
 import type { InflightBytes, InflightReservation } from './inflight.js';
 import type { AcceptorMetrics } from './metrics.js';
@@ -34,6 +35,8 @@ export interface ExportPipelineOptions {
   readonly compression?: IpcCompression;
   /** Threads that decode requests (decode-pool.ts); 0 (default) = on the event loop. */
   readonly decodeThreads?: number;
+  /** Decodes requests instead of the one `decodeThreads` selects (tests). */
+  readonly encoder?: RequestEncoder;
 }
 
 /**
@@ -56,11 +59,18 @@ export class ExportPipeline {
 
   constructor(options: ExportPipelineOptions) {
     this.#o = options;
-    this.#encoder = createRequestEncoder(
-      options.decodeThreads ?? 0,
-      options.compression ?? 'none',
-      options.retryAfterMs,
-    );
+    this.#encoder =
+      options.encoder ??
+      createRequestEncoder(
+        options.decodeThreads ?? 0,
+        options.compression ?? 'none',
+        options.retryAfterMs,
+      );
+  }
+
+  /** Resolves once the decode threads are loaded; rejects when one cannot start. */
+  ready(): Promise<void> {
+    return this.#encoder.ready();
   }
 
   /** Stops the decode threads (after the servers have drained). */
@@ -93,20 +103,15 @@ export class ExportPipeline {
     }
     const started = performance.now();
     try {
-      const encoded = await this.#encoder.encode(signal, body, format);
+      if (deadlineMs !== undefined && deadlineMs <= 0) throw this.#decodeTooLate();
+      const encoding = this.#encoder.encode(signal, body, format);
+      const encoded =
+        deadlineMs === undefined ? await encoding : await this.#within(encoding, deadlineMs, held);
       if (encoded.tables.length > 0) {
         // The client's deadline counts from arrival: time spent waiting for a decode thread
         // comes out of it.
         const left = (deadlineMs ?? Number.POSITIVE_INFINITY) - (performance.now() - started);
-        if (left <= 0) {
-          throw new AcceptorError(
-            'unavailable',
-            'the request spent its deadline waiting to be decoded; retry',
-            {
-              retryAfterMs: this.#o.retryAfterMs,
-            },
-          );
-        }
+        if (left <= 0) throw this.#decodeTooLate();
         const timeout = Math.min(this.#o.writerTimeoutMs, left);
         await Promise.all(
           encoded.tables.map(({ table, ipc }) => this.#put(table, ipc, encoded.requestId, timeout)),
@@ -120,6 +125,45 @@ export class ExportPipeline {
     } finally {
       if (!reservation) held.release();
     }
+  }
+
+  /**
+   * The decode, or `unavailable` once `deadlineMs` has passed (queued behind other
+   * requests, or behind a decode thread that is still starting): the client then gets its
+   * retry hint before its own deadline. The abandoned decode keeps the request's in-flight
+   * bytes until it ends, so the bound still covers the memory it holds.
+   */
+  #within(
+    encoding: Promise<EncodedRequest>,
+    deadlineMs: number,
+    held: InflightReservation,
+  ): Promise<EncodedRequest> {
+    return new Promise<EncodedRequest>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        const orphan = held.detach();
+        const end = () => orphan.release();
+        encoding.then(end, end);
+        reject(this.#decodeTooLate());
+      }, deadlineMs);
+      encoding.then(
+        (encoded) => {
+          clearTimeout(timer);
+          resolve(encoded);
+        },
+        (err: unknown) => {
+          clearTimeout(timer);
+          reject(err);
+        },
+      );
+    });
+  }
+
+  #decodeTooLate(): AcceptorError {
+    return new AcceptorError(
+      'unavailable',
+      'the request spent its deadline waiting to be decoded; retry',
+      { retryAfterMs: this.#o.retryAfterMs },
+    );
   }
 
   async #put(table: string, ipc: Uint8Array, requestId: Uint8Array, deadlineMs: number) {

@@ -22,6 +22,19 @@ describe('InflightBytes reservations', () => {
     expect(pool.current).toBe(0);
   });
 
+  test('detach moves the bytes to a new reservation; releasing the old one then frees nothing', () => {
+    const pool = new InflightBytes(100);
+    const request = pool.reserve();
+    expect(request.tryGrow(70)).toBe(true);
+    const orphan = request.detach();
+    expect([request.bytes, orphan.bytes, pool.current]).toEqual([0, 70, 70]);
+    request.release();
+    expect(pool.current).toBe(70); // still counted: the work that holds them is running
+    expect(pool.reserve().tryGrow(40)).toBe(false);
+    orphan.release();
+    expect(pool.current).toBe(0);
+  });
+
   test('a request that holds the only reservation may grow past the bound (it cannot starve)', () => {
     const pool = new InflightBytes(100);
     const alone = pool.reserve();

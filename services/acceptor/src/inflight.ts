@@ -75,6 +75,18 @@ export class InflightReservation {
     return this.tryResize(this.#bytes + bytes);
   }
 
+  /**
+   * Moves this reservation's bytes into a new one and leaves this one empty: for work that
+   * outlives the request that reserved them (a decode whose client was already answered),
+   * so that the bytes stay counted until that work ends.
+   */
+  detach(): InflightReservation {
+    const moved = new InflightReservation(this.#owner, this.#apply);
+    moved.#bytes = this.#bytes;
+    this.#bytes = 0;
+    return moved;
+  }
+
   /** Returns every byte to the pool. Idempotent. */
   release(): void {
     if (this.#released) return;
