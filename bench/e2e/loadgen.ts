@@ -17,15 +17,26 @@
  *   node scripts/run-ts.mjs bench/e2e/loadgen.ts --target grpc|http [--host 127.0.0.1]
  *     [--port 4317|4318] [--concurrency 16] [--duration 30s] [--warmup 5s] [--spans 512]
  *     [--pool 64] [--connections 1] [--timeout 30s] [--flow-control-window BYTES]
- *     [--no-unique] [--json]
+ *     [--grpc-client http2|grpc-js] [--no-unique] [--json]
+ *
+ * gRPC calls go out over node:http2 with the gRPC framing written by hand (otlp-senders.ts)
+ * unless `--grpc-client grpc-js`: the same bytes for about a third of the CPU, which the
+ * benchmark's two cores then leave to the system under test.
  */
 import { randomInt } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import { LatencyRecorder, type LatencySummary, parseDuration } from '../lib/latency.js';
 import { TracePayloadPool } from '../lib/trace-payload.js';
-import { createGrpcSender, createHttpSender, type OtlpSender } from './otlp-senders.js';
+import {
+  createGrpcSender,
+  createHttp2GrpcSender,
+  createHttpSender,
+  type OtlpSender,
+} from './otlp-senders.js';
 
 export type LoadTarget = 'grpc' | 'http';
+/** gRPC client of the generator: hand-framed node:http2 (default) or grpc-js. */
+export type GrpcClientKind = 'http2' | 'grpc-js';
 
 export interface LoadOptions {
   readonly target: LoadTarget;
@@ -43,6 +54,8 @@ export interface LoadOptions {
   /** Stamp a sequence number into every request (default true). */
   readonly unique?: boolean;
   readonly flowControlWindow?: number;
+  /** gRPC only; default `http2`. */
+  readonly grpcClient?: GrpcClientKind;
   /** Called when the measured window starts and ends, and when the run is done. */
   readonly onPhase?: (phase: 'measure' | 'drain' | 'done') => void;
   /** Reuse a pool across runs (building one takes a few seconds). */
@@ -97,7 +110,9 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
 
   let sender: OtlpSender;
   if (target === 'grpc') {
-    const grpc = createGrpcSender({
+    const create =
+      (options.grpcClient ?? 'http2') === 'http2' ? createHttp2GrpcSender : createGrpcSender;
+    const grpc = create({
       address: `${host}:${port}`,
       connections,
       ...(options.flowControlWindow === undefined
@@ -241,6 +256,10 @@ export function parseLoadArgs(argv: readonly string[]): LoadOptions & { json: bo
   const connections = int('connections');
   const window = int('flow-control-window');
   const timeout = get('timeout');
+  const grpcClient = get('grpc-client') ?? 'http2';
+  if (grpcClient !== 'http2' && grpcClient !== 'grpc-js') {
+    throw new RangeError('--grpc-client is http2 or grpc-js');
+  }
   return {
     target,
     host: get('host') ?? '127.0.0.1',
@@ -253,6 +272,7 @@ export function parseLoadArgs(argv: readonly string[]): LoadOptions & { json: bo
     ...(connections === undefined ? {} : { connections }),
     ...(window === undefined ? {} : { flowControlWindow: window }),
     ...(timeout === undefined ? {} : { timeoutMs: parseDuration(timeout) }),
+    grpcClient,
     unique: !argv.includes('--no-unique'),
     json: argv.includes('--json'),
   };

@@ -14,7 +14,7 @@
  *
  *   node scripts/run-ts.mjs bench/e2e/run.ts [--protocols grpc,http] [--duration 30s]
  *     [--warmup 5s] [--repeat 3] [--concurrency 16] [--connections 1] [--spans 512]
- *     [--env KEY=VALUE ...] [--node-args "--flag ..."] [--dist] [--cpu-prof DIR]
+ *     [--grpc-client http2|grpc-js] [--env KEY=VALUE ...] [--node-args "--flag ..."] [--dist] [--cpu-prof DIR]
  *     [--keep-data] [--json FILE] [--no-null]
  *
  * `--env` passes settings to `sediment start` (e.g. --env SEDIMENT_FLUSH_INTERVAL=50);
@@ -76,6 +76,7 @@ const warmupMs = parseDuration(opt('warmup') ?? '5s');
 const repeat = Number(opt('repeat') ?? 3);
 const concurrency = Number(opt('concurrency') ?? 16);
 const connections = Number(opt('connections') ?? 1);
+const grpcClient = opt('grpc-client') ?? 'http2';
 const spans = Number(opt('spans') ?? 512);
 const pool = Number(opt('pool') ?? 64);
 const cpuProfDir = opt('cpu-prof') ? path.resolve(opt('cpu-prof')!) : undefined;
@@ -186,6 +187,8 @@ async function runGenerator(
     String(concurrency),
     '--connections',
     String(connections),
+    '--grpc-client',
+    grpcClient,
     '--duration',
     `${durationMs}ms`,
     '--warmup',
@@ -607,7 +610,7 @@ async function main(): Promise<void> {
   };
   const la = loadAverage();
   console.log(
-    `e2e: ${protocols.join(', ')} × ${repeat} repetitions; ${durationMs / 1000} s measured after ${warmupMs / 1000} s warm-up; concurrency ${concurrency}${protocols.includes('grpc') ? ` over ${connections} gRPC connection(s)` : ''}; ${spans} spans/request, pool ${pool}`,
+    `e2e: ${protocols.join(', ')} × ${repeat} repetitions; ${durationMs / 1000} s measured after ${warmupMs / 1000} s warm-up; concurrency ${concurrency}${protocols.includes('grpc') ? ` over ${connections} gRPC connection(s) (${grpcClient} client)` : ''}; ${spans} spans/request, pool ${pool}`,
   );
   console.log(
     `node ${process.version}, ${CORES} cores, load average ${la.map((x) => x.toFixed(2)).join(' ')}; sediment ${fromDist ? 'compiled (dist)' : 'from source (tsx)'}, env ${JSON.stringify(extraEnv)}${sedimentNodeArgs.length ? `, node ${sedimentNodeArgs.join(' ')}` : ''}; logs ${logPath}`,
@@ -688,6 +691,7 @@ async function main(): Promise<void> {
             repeat,
             concurrency,
             connections,
+            grpcClient,
             spans,
             pool,
             env: extraEnv,
