@@ -92,6 +92,26 @@ describe('decode threads', () => {
     const view = big.subarray(8, 8 + bodies[0]!.length);
     expect((await pool.encode('traces', view, 'protobuf')).rows).toBe(200);
     expect(view.byteLength).toBe(bodies[0]!.length);
+    // A message as grpc-js hands it over: a view just past the 5-byte gRPC prefix, to the
+    // end of the frame's buffer. The frame's buffer goes over whole, the prefix with it.
+    const frame = new Uint8Array(5 + bodies[1]!.length);
+    frame.set(bodies[1]!, 5);
+    const message = frame.subarray(5);
+    const fromFrame = await pool.encode('traces', message, 'protobuf');
+    expect(fromFrame.rows).toBe(200);
+    expect(hex(fromFrame.requestId)).toBe(hex(results[1]!.requestId)); // the same bytes hashed
+    expect(frame.byteLength).toBe(0); // transferred (detached)
+    // One byte more in front, or anything behind, and it is copied.
+    for (const [front, back] of [
+      [6, 0],
+      [5, 1],
+    ] as const) {
+      const outer = new Uint8Array(front + bodies[2]!.length + back);
+      outer.set(bodies[2]!, front);
+      const inner = outer.subarray(front, front + bodies[2]!.length);
+      expect((await pool.encode('traces', inner, 'protobuf')).rows).toBe(200);
+      expect(outer.byteLength).toBe(front + bodies[2]!.length + back);
+    }
     // Same for a Buffer on Node's shared pool (whose slice() is a view, not a copy).
     const small = encodeProto('logs', logsRequest({ request: 8, rows: 1, startNs: T0 }));
     const pooled = Buffer.from(small);

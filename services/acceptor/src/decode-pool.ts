@@ -4,8 +4,8 @@
  * per 512-span request); on the event loop a burst of requests is decoded one after the
  * other while the gRPC/HTTP servers and the Flight client wait. With threads, the event
  * loop only moves bytes: each request body is handed to the least busy thread
- * (transferred, not copied, when it owns its buffer) and its IPC streams come back the same
- * way.
+ * (transferred, not copied, when it owns its buffer, or all of it but a gRPC message's
+ * 5-byte prefix) and its IPC streams come back the same way.
  *
  * The threads are `eval` workers that import encode-request by absolute URL: the built
  * `.js` next to this module or, when running from TypeScript sources (tests), the `.ts`
@@ -20,7 +20,8 @@ import {
   type EncodeMessage,
   type EncodeReply,
   encodeRequest,
-  transferable,
+  GRPC_PREFIX_BYTES,
+  transferableRange,
 } from './encode-request.js';
 import { AcceptorError } from './errors.js';
 import type { BodyFormat, Signal } from './signals.js';
@@ -155,12 +156,15 @@ export class WorkerRequestEncoder implements RequestEncoder {
     }
     const thread = this.#pick();
     const id = this.#nextId++;
+    const range = transferableRange(body, GRPC_PREFIX_BYTES);
     const message: EncodeMessage = {
       id,
       signal,
       format,
       compression: this.#compression,
-      body: transferable(body),
+      body: range.buffer,
+      bodyOffset: range.byteOffset,
+      bodyLength: range.byteLength,
     };
     return new Promise<EncodedRequest>((resolve, reject) => {
       thread.pending.set(id, { resolve, reject });

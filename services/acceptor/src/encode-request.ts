@@ -81,22 +81,45 @@ export interface EncodeMessage {
   readonly signal: Signal;
   readonly format: BodyFormat;
   readonly compression: IpcCompression;
-  /** The request body, all of this buffer (see {@link transferable}). */
+  /** The buffer holding the request body (see {@link transferableRange}). */
   readonly body: ArrayBuffer;
+  /** Where in `body` the request starts. */
+  readonly bodyOffset: number;
+  /** The request's length in bytes. */
+  readonly bodyLength: number;
 }
 
 /**
- * The ArrayBuffer holding exactly `bytes`, to transfer to another thread: the view's own
- * when it covers all of it (the transfer detaches it), else a copy — a view into a larger
- * buffer (a slab of Node's Buffer pool, say) must not take the rest along. `new
- * Uint8Array(view)` copies; `Buffer#slice` would not.
+ * The 5-byte prefix of a gRPC message, which may travel with a request body to a decode
+ * thread: grpc-js hands a server the message as a view just past that prefix in the
+ * buffer it assembled the frame in, so that buffer is transferred instead of a copy of the
+ * body (267 KB for a bench request) being made on the event loop.
  */
-export function transferable(bytes: Uint8Array): ArrayBuffer {
-  const whole =
-    bytes.byteOffset === 0 &&
-    bytes.byteLength === bytes.buffer.byteLength &&
-    bytes.buffer instanceof ArrayBuffer;
-  return (whole ? bytes : new Uint8Array(bytes)).buffer as ArrayBuffer;
+export const GRPC_PREFIX_BYTES = 5;
+
+/** A byte range in an ArrayBuffer that is handed to another thread whole. */
+export interface TransferableRange {
+  readonly buffer: ArrayBuffer;
+  readonly byteOffset: number;
+  readonly byteLength: number;
+}
+
+/**
+ * The bytes of `bytes` in a buffer that can be transferred to another thread: the view's
+ * own buffer when the view reaches its end and starts at most `prefixBytes` in (the
+ * transfer detaches it), else a copy — a view into a larger buffer (a slab of Node's
+ * Buffer pool, say) must not take the rest along.
+ */
+export function transferableRange(bytes: Uint8Array, prefixBytes = 0): TransferableRange {
+  const { buffer, byteOffset, byteLength } = bytes;
+  if (
+    buffer instanceof ArrayBuffer &&
+    byteOffset <= prefixBytes &&
+    byteOffset + byteLength === buffer.byteLength
+  ) {
+    return { buffer, byteOffset, byteLength };
+  }
+  return { buffer: new Uint8Array(bytes).buffer as ArrayBuffer, byteOffset: 0, byteLength };
 }
 
 /** A decode thread's answer. */
@@ -123,10 +146,11 @@ export function serveEncodeMessage(m: EncodeMessage): {
   transfer: ArrayBuffer[];
 } {
   try {
-    const r = encodeRequest(m.signal, new Uint8Array(m.body), m.format, m.compression);
+    const body = new Uint8Array(m.body, m.bodyOffset, m.bodyLength);
+    const r = encodeRequest(m.signal, body, m.format, m.compression);
     const transfer: ArrayBuffer[] = [];
     const own = (bytes: Uint8Array): ArrayBuffer => {
-      const buffer = transferable(bytes);
+      const { buffer } = transferableRange(bytes);
       transfer.push(buffer);
       return buffer;
     };
