@@ -78,6 +78,15 @@ const RETRYABLE_GRPC = new Set<number>([
   GrpcStatus.CANCELLED,
 ]);
 
+/** The outcome of a call that ended with gRPC status `code` (not OK). */
+function grpcFailure(code: number): SendOutcome {
+  return {
+    ok: false,
+    status: GrpcStatus[code] ?? String(code),
+    retryable: RETRYABLE_GRPC.has(code),
+  };
+}
+
 export interface GrpcSenderOptions {
   /** `host:port`. */
   readonly address: string;
@@ -127,11 +136,7 @@ export function createGrpcSender(options: GrpcSenderOptions): OtlpSender & {
           { deadline: Date.now() + timeoutMs },
           (err: ServiceError | null, reply?: Buffer) => {
             if (err) {
-              resolve({
-                ok: false,
-                status: GrpcStatus[err.code] ?? String(err.code),
-                retryable: RETRYABLE_GRPC.has(err.code),
-              });
+              resolve(grpcFailure(err.code));
             } else {
               resolve({ ok: true, rejected: reply ? rejectedSpans(reply) : 0 });
             }
@@ -248,11 +253,7 @@ export function createHttp2GrpcSender(options: GrpcSenderOptions): OtlpSender & 
             const reply = Buffer.concat(chunks);
             done({ ok: true, rejected: rejectedSpans(reply.subarray(5)) });
           } else if (grpcStatus !== undefined) {
-            done({
-              ok: false,
-              status: GrpcStatus[grpcStatus] ?? String(grpcStatus),
-              retryable: RETRYABLE_GRPC.has(grpcStatus),
-            });
+            done(grpcFailure(grpcStatus));
           } else {
             done({
               ok: false,
