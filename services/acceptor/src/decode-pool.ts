@@ -156,19 +156,16 @@ export class WorkerRequestEncoder implements RequestEncoder {
     }
     const thread = this.#pick();
     const id = this.#nextId++;
-    const range = transferableRange(body, GRPC_PREFIX_BYTES);
     const message: EncodeMessage = {
       id,
       signal,
       format,
       compression: this.#compression,
-      body: range.buffer,
-      bodyOffset: range.byteOffset,
-      bodyLength: range.byteLength,
+      body: transferableRange(body, GRPC_PREFIX_BYTES),
     };
     return new Promise<EncodedRequest>((resolve, reject) => {
       thread.pending.set(id, { resolve, reject });
-      thread.worker.postMessage(message, [message.body]);
+      thread.worker.postMessage(message, [message.body.buffer]);
     });
   }
 

@@ -81,12 +81,8 @@ export interface EncodeMessage {
   readonly signal: Signal;
   readonly format: BodyFormat;
   readonly compression: IpcCompression;
-  /** The buffer holding the request body (see {@link transferableRange}). */
-  readonly body: ArrayBuffer;
-  /** Where in `body` the request starts. */
-  readonly bodyOffset: number;
-  /** The request's length in bytes. */
-  readonly bodyLength: number;
+  /** The request body; its buffer is transferred (see {@link transferableRange}). */
+  readonly body: TransferableRange;
 }
 
 /**
@@ -146,7 +142,7 @@ export function serveEncodeMessage(m: EncodeMessage): {
   transfer: ArrayBuffer[];
 } {
   try {
-    const body = new Uint8Array(m.body, m.bodyOffset, m.bodyLength);
+    const body = new Uint8Array(m.body.buffer, m.body.byteOffset, m.body.byteLength);
     const r = encodeRequest(m.signal, body, m.format, m.compression);
     const transfer: ArrayBuffer[] = [];
     const own = (bytes: Uint8Array): ArrayBuffer => {
