@@ -213,4 +213,26 @@ describe('IPC stream writer vs apache-arrow RecordBatchStreamWriter', async () =
     }
     expect(zstdBytes).toBeLessThan(plainBytes);
   });
+
+  it('zstdLevel: a negative (fast) level reads back the same values; spans land between plain and level 1 in size', () => {
+    compressionRegistry.set(CompressionType.ZSTD, {
+      encode: (b) => compress(b),
+      decode: (b) => decompress(b),
+    });
+    const sizes = { plain: 0, level1: 0, fast: 0 };
+    for (const [i, t] of tables.entries()) {
+      const what = `table ${i} (${t.table})`;
+      const fast = toIpcStream(t.table, t.batch, { compression: 'zstd', zstdLevel: -1 });
+      const back = RecordBatchReader.from(fast).readAll();
+      expect(back.length, what).toBe(1);
+      expect(batchRows(back[0]!), what).toEqual(batchRows(t.batch));
+      if (t.table === 'spans') {
+        sizes.plain += toIpcStream(t.table, t.batch).length;
+        sizes.level1 += toIpcStream(t.table, t.batch, { compression: 'zstd', zstdLevel: 1 }).length;
+        sizes.fast += fast.length;
+      }
+    }
+    expect(sizes.fast).toBeLessThan(sizes.plain);
+    expect(sizes.fast).toBeGreaterThan(sizes.level1);
+  });
 });

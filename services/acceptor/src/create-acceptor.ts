@@ -90,7 +90,7 @@ export async function createAcceptor(
     logger: logger.child({ component: 'export' }),
     writerTimeoutMs: config.writerTimeout,
     retryAfterMs: config.retryAfter,
-    compression: config.flightCompression,
+    ipc: { compression: config.flightCompression, zstdLevel: config.flightZstdLevel },
     decodeThreads: config.decodeThreads,
   });
   const grpc = new OtlpGrpcServer({

@@ -22,7 +22,7 @@ afterEach(async () => {
 });
 
 function workers(threads: number): WorkerRequestEncoder {
-  const e = new WorkerRequestEncoder(threads, 'zstd');
+  const e = new WorkerRequestEncoder(threads, { compression: 'zstd' });
   open.push(e);
   return e;
 }
@@ -49,7 +49,7 @@ describe('decode threads', () => {
 
   it('produce the same IPC bytes, counts and request identity as decoding on the event loop', async () => {
     const pool = workers(2);
-    const inline = new InlineRequestEncoder('zstd');
+    const inline = new InlineRequestEncoder({ compression: 'zstd' });
     let request = 1;
     for (const signal of ['traces', 'metrics', 'logs'] as const) {
       for (const format of ['protobuf', 'json'] as const) {
@@ -73,6 +73,23 @@ describe('decode threads', () => {
         ]);
       }
     }
+  });
+
+  it('write the Flight bodies at the configured zstd level', async () => {
+    const pool = new WorkerRequestEncoder(1, { compression: 'zstd', zstdLevel: -1 });
+    open.push(pool);
+    const fast = new InlineRequestEncoder({ compression: 'zstd', zstdLevel: -1 });
+    const level1 = new InlineRequestEncoder({ compression: 'zstd', zstdLevel: 1 });
+    const obj = traceRequest({ request: 7, rows: 300, startNs: T0 });
+    const [got, expected, other] = await Promise.all([
+      pool.encode('traces', encodeProto('traces', obj), 'protobuf'),
+      fast.encode('traces', encodeProto('traces', obj), 'protobuf'),
+      level1.encode('traces', encodeProto('traces', obj), 'protobuf'),
+    ]);
+    expect(got.tables.map((t) => hex(t.ipc))).toEqual(expected.tables.map((t) => hex(t.ipc)));
+    // Level -1 skips entropy coding: the same request is written larger than at level 1.
+    expect(got.tables[0]!.ipc.length).toBeGreaterThan(other.tables[0]!.ipc.length);
+    expect(hex(got.requestId)).toBe(hex(other.requestId));
   });
 
   it('spread concurrent requests over the threads, and hand bodies over without copying', async () => {
@@ -151,7 +168,7 @@ describe('decode threads', () => {
     expect((await errorOf(pool.encode('traces', new Uint8Array(body), 'protobuf'))).kind).toBe(
       'payload_too_large',
     );
-    const inline = new InlineRequestEncoder('zstd');
+    const inline = new InlineRequestEncoder({ compression: 'zstd' });
     expect((await errorOf(inline.encode('traces', body, 'protobuf'))).kind).toBe(
       'payload_too_large',
     );
@@ -174,7 +191,7 @@ describe('decode threads', () => {
   });
 
   it('refuse a thread count that is not a positive integer', () => {
-    expect(() => new WorkerRequestEncoder(0, 'none')).toThrow(RangeError);
-    expect(() => new WorkerRequestEncoder(1.5, 'none')).toThrow(RangeError);
+    expect(() => new WorkerRequestEncoder(0, {})).toThrow(RangeError);
+    expect(() => new WorkerRequestEncoder(1.5, {})).toThrow(RangeError);
   });
 });

@@ -14,7 +14,7 @@
 import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { IpcCompression } from '@sediment/otlp';
+import type { IpcWriteOptions } from '@sediment/otlp';
 import {
   type EncodedRequest,
   type EncodeMessage,
@@ -44,12 +44,12 @@ export interface RequestEncoder {
 
 /** Decodes on the calling thread. */
 export class InlineRequestEncoder implements RequestEncoder {
-  readonly #compression: IpcCompression;
-  constructor(compression: IpcCompression) {
-    this.#compression = compression;
+  readonly #ipc: IpcWriteOptions;
+  constructor(ipc: IpcWriteOptions) {
+    this.#ipc = ipc;
   }
   async encode(signal: Signal, body: Uint8Array, format: BodyFormat): Promise<EncodedRequest> {
-    return encodeRequest(signal, body, format, this.#compression);
+    return encodeRequest(signal, body, format, this.#ipc);
   }
   async ready(): Promise<void> {}
   async close(): Promise<void> {}
@@ -116,7 +116,7 @@ type ThreadMessage = EncodeReply | { readonly ready: true };
  * `unavailable` (the client retries; nothing was acked) and is replaced on the next call.
  */
 export class WorkerRequestEncoder implements RequestEncoder {
-  readonly #compression: IpcCompression;
+  readonly #ipc: IpcWriteOptions;
   readonly #threads: (Thread | undefined)[];
   #nextId = 0;
   #closed = false;
@@ -124,11 +124,11 @@ export class WorkerRequestEncoder implements RequestEncoder {
   readonly #retryAfterMs: number | undefined;
 
   /** @param retryAfterMs the retry hint of the `unavailable` errors this encoder raises. */
-  constructor(threads: number, compression: IpcCompression, retryAfterMs?: number) {
+  constructor(threads: number, ipc: IpcWriteOptions, retryAfterMs?: number) {
     if (!(Number.isInteger(threads) && threads >= 1)) {
       throw new RangeError(`decode threads must be a positive integer, got ${threads}`);
     }
-    this.#compression = compression;
+    this.#ipc = ipc;
     this.#retryAfterMs = retryAfterMs;
     this.#threads = Array.from({ length: threads }, () => undefined);
     // Started now: a thread takes tens of milliseconds to load the decoder, which must not
@@ -160,7 +160,7 @@ export class WorkerRequestEncoder implements RequestEncoder {
       id,
       signal,
       format,
-      compression: this.#compression,
+      ipc: this.#ipc,
       body: transferableRange(body, GRPC_PREFIX_BYTES),
     };
     return new Promise<EncodedRequest>((resolve, reject) => {
@@ -252,10 +252,10 @@ export class WorkerRequestEncoder implements RequestEncoder {
  */
 export function createRequestEncoder(
   threads: number,
-  compression: IpcCompression,
+  ipc: IpcWriteOptions,
   retryAfterMs?: number,
 ): RequestEncoder {
   return threads === 0
-    ? new InlineRequestEncoder(compression)
-    : new WorkerRequestEncoder(threads, compression, retryAfterMs);
+    ? new InlineRequestEncoder(ipc)
+    : new WorkerRequestEncoder(threads, ipc, retryAfterMs);
 }

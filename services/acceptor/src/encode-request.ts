@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import {
   InvalidInputError,
-  type IpcCompression,
+  type IpcWriteOptions,
   OutputTooLargeError,
   toIpcStream,
 } from '@sediment/otlp';
@@ -35,7 +35,7 @@ export function encodeRequest(
   signal: Signal,
   body: Uint8Array,
   format: BodyFormat,
-  compression: IpcCompression,
+  ipc: IpcWriteOptions,
 ): EncodedRequest {
   let decoded: ReturnType<(typeof SIGNALS)[Signal]['decode']>;
   try {
@@ -53,7 +53,7 @@ export function encodeRequest(
   }
   const tables = decoded.tables.map(({ table, batch }) => ({
     table,
-    ipc: toIpcStream(table, batch, { compression }),
+    ipc: toIpcStream(table, batch, ipc),
   }));
   const requestId =
     tables.length === 0
@@ -80,7 +80,8 @@ export interface EncodeMessage {
   readonly id: number;
   readonly signal: Signal;
   readonly format: BodyFormat;
-  readonly compression: IpcCompression;
+  /** How the tables are written for the writers (body compression, zstd level). */
+  readonly ipc: IpcWriteOptions;
   /** The request body; its buffer is transferred (see {@link transferableRange}). */
   readonly body: TransferableRange;
 }
@@ -143,7 +144,7 @@ export function serveEncodeMessage(m: EncodeMessage): {
 } {
   try {
     const body = new Uint8Array(m.body.buffer, m.body.byteOffset, m.body.byteLength);
-    const r = encodeRequest(m.signal, body, m.format, m.compression);
+    const r = encodeRequest(m.signal, body, m.format, m.ipc);
     const transfer: ArrayBuffer[] = [];
     const own = (bytes: Uint8Array): ArrayBuffer => {
       const { buffer } = transferableRange(bytes);

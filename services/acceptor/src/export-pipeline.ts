@@ -5,7 +5,7 @@ import {
   FlightResourceExhaustedError,
   FlightUnauthenticatedError,
 } from '@sediment/flight';
-import type { IpcCompression } from '@sediment/otlp';
+import type { IpcWriteOptions } from '@sediment/otlp';
 import type { Logger } from '@sediment/service-kit';
 import { createRequestEncoder, type RequestEncoder } from './decode-pool.js';
 import type { EncodedRequest } from './encode-request.js';
@@ -31,8 +31,8 @@ export interface ExportPipelineOptions {
   readonly writerTimeoutMs: number;
   /** Suggested client retry delay on retryable failures. */
   readonly retryAfterMs: number;
-  /** Body compression of the Arrow IPC sent to writers; default `none`. */
-  readonly compression?: IpcCompression;
+  /** How the Arrow IPC sent to writers is written (body compression, zstd level); default uncompressed. */
+  readonly ipc?: IpcWriteOptions;
   /** Threads that decode requests (decode-pool.ts); 0 (default) = on the event loop. */
   readonly decodeThreads?: number;
   /** Decodes requests instead of the one `decodeThreads` selects (tests). */
@@ -61,11 +61,7 @@ export class ExportPipeline {
     this.#o = options;
     this.#encoder =
       options.encoder ??
-      createRequestEncoder(
-        options.decodeThreads ?? 0,
-        options.compression ?? 'none',
-        options.retryAfterMs,
-      );
+      createRequestEncoder(options.decodeThreads ?? 0, options.ipc ?? {}, options.retryAfterMs);
   }
 
   /** Resolves once the decode threads are loaded; rejects when one cannot start. */
