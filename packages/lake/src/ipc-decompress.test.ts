@@ -17,6 +17,7 @@ import {
   Utf8,
   vectorFromArray,
 } from 'apache-arrow';
+import { Message } from 'apache-arrow/ipc/metadata/message';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { compress, decompress } from 'zstd-napi';
 import { compressStream } from '../test/fixtures/ipc-compress.js';
@@ -26,7 +27,7 @@ import {
   IpcDecompressError,
   IpcDecompressLimitError,
 } from './ipc-decompress.js';
-import { readBatchHeader } from './ipc-flatbuffers.js';
+import { HeaderType, readBatchHeader, writeBatchMessage } from './ipc-flatbuffers.js';
 
 const ROWS = 2000;
 
@@ -100,6 +101,46 @@ describe('decompressIpcStream', () => {
         expect(h.bufferOffset(i) + h.bufferLength(i)).toBeLessThanOrEqual(m.end - m.bodyStart);
       }
     }
+  });
+
+  it('writes the plain batch headers by hand: Arrow JS and readBatchHeader read the compressed headers’ nodes, new regions and ids', () => {
+    const plain = decompressIpcStream(compressed, 1 << 30);
+    const before = batches(compressed);
+    const after = batches(plain);
+    expect(after.map(({ h }) => h.headerType)).toEqual([
+      HeaderType.DictionaryBatch,
+      HeaderType.RecordBatch,
+    ]);
+    for (const [k, { m, h }] of after.entries()) {
+      const old = before[k]!.h;
+      const meta = plain.subarray(m.metaStart, m.metaEnd);
+      const arrow = Message.decode(meta);
+      expect(arrow.bodyLength).toBe(h.bodyLength);
+      expect(arrow.bodyLength).toBe(m.end - m.bodyStart);
+      const rb = arrow.isDictionaryBatch() ? arrow.header()!.data : arrow.header()!;
+      if (arrow.isDictionaryBatch()) {
+        expect(arrow.header()!.id).toBe(old.dictionaryId);
+        expect(arrow.header()!.isDelta).toBe(false);
+      }
+      expect(rb.compression).toBeNull();
+      expect(rb.length).toBe(old.length);
+      const nodes = Array.from({ length: old.nodeCount }, (_, i) => [
+        old.nodeLength(i),
+        old.nodeNullCount(i),
+      ]);
+      expect(rb.nodes.map((n) => [n.length, n.nullCount])).toEqual(nodes);
+      expect(rb.buffers.map((b) => [b.offset, b.length])).toEqual(
+        Array.from({ length: h.bufferCount }, (_, i) => [h.bufferOffset(i), h.bufferLength(i)]),
+      );
+      expect([h.length, h.dictionaryId, h.compressed]).toEqual([
+        old.length,
+        old.dictionaryId,
+        false,
+      ]);
+    }
+    // A delta dictionary batch (never written by Sediment) is left to Arrow JS's encoder.
+    const dictionary = before[0]!.h;
+    expect(writeBatchMessage({ ...dictionary, isDelta: true }, [0, 8], 8)).toBeUndefined();
   });
 
   it('writes into the caller’s reused scratch: same bytes as a fresh array, padding zeroed', () => {

@@ -26,7 +26,7 @@ import {
 } from 'apache-arrow/ipc/metadata/message';
 import zstd from 'zstd-napi/binding.js';
 import { rawMessageAt } from './ipc.js';
-import { type BatchHeader, HeaderType } from './ipc-flatbuffers.js';
+import { type BatchHeader, HeaderType, writeBatchMessage } from './ipc-flatbuffers.js';
 
 /** Message.fbs CompressionType. */
 const CompressionCodec = { LZ4_FRAME: 0, ZSTD: 1 } as const;
@@ -173,7 +173,8 @@ function planBatch(h: BatchHeader, body: Uint8Array, budget: number, pos: number
   if (unsupported !== undefined) throw new IpcDecompressError(`${where}: ${unsupported}`);
   const bodyView = new DataView(body.buffer, body.byteOffset, body.byteLength);
   const buffers: BufferPlan[] = [];
-  const regions: BufferRegion[] = [];
+  // Offset, length of each plain buffer.
+  const regions: number[] = [];
   let bodyLength = 0;
   for (let i = 0; i < h.bufferCount; i++) {
     const b = compressedBuffer(h, body, bodyView, i);
@@ -181,21 +182,35 @@ function planBatch(h: BatchHeader, body: Uint8Array, budget: number, pos: number
     if (b.plain > budget) throw limit(budget);
     const plainLength = b.plain < 0 ? b.data.length : b.plain;
     buffers.push({ data: b.data, plain: b.plain, offset: bodyLength });
-    regions.push(new BufferRegion(bodyLength, plainLength));
+    regions.push(bodyLength, plainLength);
     bodyLength = pad8(bodyLength + plainLength);
     if (bodyLength > budget) throw limit(budget);
   }
+  const meta =
+    writeBatchMessage(h, regions, bodyLength) ?? arrowJsBatchMessage(h, regions, bodyLength);
+  return { meta, buffers, bodyLength, where };
+}
+
+/** {@link writeBatchMessage} through Arrow JS's encoder: delta dictionary batches. */
+function arrowJsBatchMessage(
+  h: BatchHeader,
+  regions: readonly number[],
+  bodyLength: number,
+): Uint8Array {
   const nodes: FieldNode[] = [];
   for (let i = 0; i < h.nodeCount; i++) {
     nodes.push(new FieldNode(h.nodeLength(i), h.nodeNullCount(i)));
   }
-  const batch = new RecordBatch(h.length, nodes, regions, null);
+  const bufferRegions: BufferRegion[] = [];
+  for (let i = 0; i < regions.length; i += 2) {
+    bufferRegions.push(new BufferRegion(regions[i]!, regions[i + 1]!));
+  }
+  const batch = new RecordBatch(h.length, nodes, bufferRegions, null);
   const header =
     h.headerType === HeaderType.DictionaryBatch
       ? new DictionaryBatch(batch, h.dictionaryId, h.isDelta)
       : batch;
-  const meta = frame(Message.encode(Message.from(header, bodyLength)));
-  return { meta, buffers, bodyLength, where };
+  return frame(Message.encode(Message.from(header, bodyLength)));
 }
 
 /** Decompresses one frame into `out`, which must be exactly its plain length. */
