@@ -17,7 +17,11 @@ import {
   Utf8,
   vectorFromArray,
 } from 'apache-arrow';
-import { Message } from 'apache-arrow/ipc/metadata/message';
+import {
+  type DictionaryBatch as DictionaryBatchHeader,
+  Message,
+  type RecordBatch as RecordBatchHeader,
+} from 'apache-arrow/ipc/metadata/message';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { compress, decompress } from 'zstd-napi';
 import { compressStream } from '../test/fixtures/ipc-compress.js';
@@ -117,10 +121,15 @@ describe('decompressIpcStream', () => {
       const arrow = Message.decode(meta);
       expect(arrow.bodyLength).toBe(h.bodyLength);
       expect(arrow.bodyLength).toBe(m.end - m.bodyStart);
-      const rb = arrow.isDictionaryBatch() ? arrow.header()!.data : arrow.header()!;
+      let rb: RecordBatchHeader;
       if (arrow.isDictionaryBatch()) {
-        expect(arrow.header()!.id).toBe(old.dictionaryId);
-        expect(arrow.header()!.isDelta).toBe(false);
+        const d = arrow.header() as DictionaryBatchHeader;
+        expect(d.id).toBe(old.dictionaryId);
+        expect(d.isDelta).toBe(false);
+        rb = d.data;
+      } else {
+        expect(arrow.isRecordBatch()).toBe(true);
+        rb = arrow.header() as RecordBatchHeader;
       }
       expect(rb.compression).toBeNull();
       expect(rb.length).toBe(old.length);
