@@ -16,7 +16,7 @@
 import { decompressIpcStream, readBatchHeader, splitIpcStream } from '@sediment/lake';
 import { decodeTraces, toIpcStream } from '@sediment/otlp';
 import zstd from 'zstd-napi/binding.js';
-import { validatePut } from '../services/writer/src/validate-put.js';
+import { createPutValidator } from '../services/writer/src/validate-put.js';
 import { numberArg } from './lib/args.js';
 import { TracePayloadPool } from './lib/trace-payload.js';
 
@@ -54,6 +54,8 @@ const take = (size: number): Uint8Array => {
   return scratch.subarray(0, size);
 };
 const dctx = new zstd.DCtx();
+/** One validator for the run, as each writer keeps one (its compiled schemas are cached). */
+const validatePut = createPutValidator();
 
 function ours(i: number): number {
   const plain = decompressIpcStream(puts[i]!, 1 << 30, take);
