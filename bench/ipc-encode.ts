@@ -14,7 +14,9 @@
  */
 import os from 'node:os';
 import { encodeFlightData, FlightDataFrame, splitIpcStream } from '@sediment/flight';
+import { readBatchHeader, splitIpcStream as splitMessages } from '@sediment/lake';
 import { decodeTraces, toIpcStream } from '@sediment/otlp';
+import zstd from 'zstd-napi/binding.js';
 import { arrowJsIpcStream } from '../packages/otlp/test/support/arrow-js-ipc.js';
 import { numberArg } from './lib/args.js';
 import { TracePayloadPool } from './lib/trace-payload.js';
@@ -59,6 +61,27 @@ function flightFrames(ipc: Uint8Array, lazy: boolean): number {
 }
 const streams = batches.map((b) => toIpcStream('spans', b));
 
+/** Each request's column buffers as the zstd stream compresses them (64 bytes and up). */
+const columnBuffers = streams.map((ipc) => {
+  const out: Uint8Array[] = [];
+  for (const m of splitMessages(ipc)) {
+    const h = readBatchHeader(ipc.subarray(m.metaStart, m.metaEnd));
+    for (let i = 0; i < h.bufferCount; i++) {
+      const at = m.bodyStart + h.bufferOffset(i);
+      if (h.bufferLength(i) >= 64) out.push(ipc.subarray(at, at + h.bufferLength(i)));
+    }
+  }
+  return out;
+});
+const cctx = new zstd.CCtx();
+const frameScratch = new Uint8Array(zstd.compressBound(4 << 20));
+/** The floor of the zstd stream: compressing the same buffers at level 1, nothing else. */
+function zstdAlone(i: number): number {
+  let n = 0;
+  for (const b of columnBuffers[i]!) n += cctx.compress(frameScratch, b, 1);
+  return n;
+}
+
 /** Spans per CPU second of `fn` (each call handles one request), run for about MS ms. */
 function rate(fn: (i: number) => unknown): number {
   let n = 0;
@@ -80,7 +103,11 @@ const ours: number[] = [];
 const base: number[] = [];
 const flight: number[] = [];
 const flightOld: number[] = [];
+const zstdStream: number[] = [];
+const zstdFloor: number[] = [];
 for (let round = 0; round < ROUNDS; round++) {
+  zstdStream.push(rate((i) => toIpcStream('spans', batches[i]!, { compression: 'zstd' })));
+  zstdFloor.push(rate(zstdAlone));
   ours.push(rate((i) => toIpcStream('spans', batches[i]!)));
   base.push(rate((i) => arrowJsIpcStream('spans', batches[i]!)));
   flight.push(rate((i) => flightFrames(streams[i]!, true)));
@@ -102,7 +129,13 @@ line('toIpcStream (ipc-writer.ts)', ours);
 line('apache-arrow RecordBatchStreamWriter', base);
 line('Flight + grpc-js framing (FlightDataFrame)', flight);
 line('Flight + grpc-js framing (encodeFlightData)', flightOld);
+line('toIpcStream, zstd bodies (level 1)', zstdStream);
+line('zstd of the same buffers alone (floor)', zstdFloor);
 console.log(`  ratio ours / apache-arrow: ${(median(ours) / median(base)).toFixed(2)}×`);
+console.log(
+  `  zstd stream: ${(median(zstdFloor) / median(zstdStream)).toFixed(2)}× the time of zstd alone; ` +
+    `${((SPANS / median(zstdStream) - SPANS / median(zstdFloor)) * 1e6).toFixed(0)} µs/request above it`,
+);
 console.log(
   `  ratio FlightDataFrame / encodeFlightData: ${(median(flight) / median(flightOld)).toFixed(2)}×`,
 );
