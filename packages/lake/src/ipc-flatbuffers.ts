@@ -298,24 +298,49 @@ const CONTINUATION = 0xffffffff;
 const METADATA_V5 = 4;
 const TWO_32 = 0x1_0000_0000;
 const pad8 = (n: number): number => (n + 7) & ~7;
-/** Where the RecordBatch vtable sits in a record batch / dictionary batch message. */
-const RB_VTABLE_IN_RECORD_BATCH = 36;
-const RB_VTABLE_IN_DICTIONARY_BATCH = 64;
 
 function setInt64(dv: DataView, at: number, value: number): void {
   dv.setUint32(at, value % TWO_32, true);
   dv.setUint32(at + 4, Math.floor(value / TWO_32), true);
 }
 
+/** What a RecordBatch or DictionaryBatch message header says, for {@link writeBatchHeader}. */
+export interface BatchHeaderSpec {
+  /** A dictionary batch's id (never a delta); undefined for a record batch. */
+  readonly dictionaryId: number | undefined;
+  /** Rows. */
+  readonly length: number;
+  /** Length, null count of each field node, depth-first. */
+  readonly nodes: ArrayLike<number>;
+  /** Offset, length of each buffer inside the body. */
+  readonly regions: ArrayLike<number>;
+  readonly bodyLength: number;
+  /** Body compression codec (Message.fbs CompressionType; method BUFFER); undefined = none. */
+  readonly codec: number | undefined;
+}
+
+/** Where the RecordBatch vtable sits: after the Message table, or after the DictionaryBatch table. */
+const rbVtable = (spec: BatchHeaderSpec): number => (spec.dictionaryId === undefined ? 36 : 64);
+/** The RecordBatch table (8-aligned, after a vtable of 3 or 4 fields). */
+const rbTable = (spec: BatchHeaderSpec): number =>
+  pad8(rbVtable(spec) + (spec.codec === undefined ? 10 : 12));
+/** The [FieldNode] vector's count (its structs follow, 8-aligned). */
+const nodesVector = (spec: BatchHeaderSpec): number =>
+  rbTable(spec) + (spec.codec === undefined ? 20 : 28);
+
+/** Size of the flatbuffer {@link writeBatchHeader} writes for `spec`. */
+export function batchHeaderSize(spec: BatchHeaderSpec): number {
+  const end = nodesVector(spec) + 12 + 8 * (spec.nodes.length + spec.regions.length);
+  return spec.codec === undefined ? end : end + 16;
+}
+
 /**
- * The framed metadata (continuation, length, flatbuffer zero-padded to 8 bytes) of an
- * uncompressed RecordBatch or DictionaryBatch message with `h`'s length, field nodes and
- * dictionary id, buffers at `regions` (offset, length pairs) and a body of `bodyLength`
- * bytes. Written by hand in one fixed layout, the one the acceptor's IPC writer uses
- * (packages/otlp/src/ipc-writer.ts), instead of through Arrow JS's flatbuffers builder and
- * one object per node and buffer, which took a third of the writer's check of each put.
- * Undefined for a delta dictionary batch (Sediment never writes one; the caller encodes
- * it with Arrow JS).
+ * Writes the flatbuffer of a RecordBatch or DictionaryBatch message at `at` (zeroes
+ * included; {@link batchHeaderSize} bytes) in one fixed layout, without a flatbuffers
+ * builder or an object per node and buffer. The acceptor writes its puts' headers so
+ * (packages/otlp/src/ipc-writer.ts), and decompressIpcStream the plain headers it lays out.
+ * Offsets are from the start of the flatbuffer, which the stream keeps 8-byte aligned;
+ * every int64 field and struct vector is 8-byte aligned, as flatbuffers verifiers require:
  *
  * ```
  *  0  root → Message table (16)
@@ -325,28 +350,27 @@ function setInt64(dv: DataView, at: number, value: number): void {
  *     16, id@8 data@4), the DictionaryBatch table at 48 (soffset | data | id int64), then
  *     the RecordBatch vtable at 64
  *  V  RecordBatch vtable: size 10, table 20, length@8 nodes@4 buffers@16
- *  T  RecordBatch table (T = V + 10 rounded up to 8): soffset | nodes | length int64 | buffers
- * T+20  [FieldNode] count, 16-byte structs from T+24; 4 bytes padding; [Buffer] count, structs
+ *     (compressed: size 12, table 24, and compression@20)
+ *  T  RecordBatch table (T = V + vtable size rounded up to 8): soffset | nodes | length
+ *     int64 | buffers (| compression uoffset, 4 bytes padding)
+ *  N  [FieldNode] count (N = T + 20, compressed T + 28), 16-byte structs from N + 4;
+ *     4 bytes padding; [Buffer] count, 16-byte structs
+ *  E  compressed: BodyCompression vtable (size 8, table 8, codec@4 method@5), its table
+ *     at E + 8: soffset | codec | method = BUFFER
  * ```
  */
-export function writeBatchMessage(
-  h: BatchHeader,
-  regions: readonly number[],
-  bodyLength: number,
-): Uint8Array | undefined {
-  const dictionary = h.headerType === HeaderType.DictionaryBatch;
-  if (dictionary ? h.isDelta : h.headerType !== HeaderType.RecordBatch) return undefined;
-  const nodes = h.nodeCount;
-  const buffers = regions.length / 2;
-  const v = dictionary ? RB_VTABLE_IN_DICTIONARY_BATCH : RB_VTABLE_IN_RECORD_BATCH;
-  const t = pad8(v + 10);
-  const size = t + 32 + 16 * (nodes + buffers);
-  const out = new Uint8Array(8 + pad8(size));
-  const dv = new DataView(out.buffer);
-  dv.setUint32(0, CONTINUATION, true);
-  dv.setInt32(4, pad8(size), true);
-  const at = 8;
-  const header = dictionary ? 48 : t;
+export function writeBatchHeader(
+  out: Uint8Array,
+  dv: DataView,
+  at: number,
+  spec: BatchHeaderSpec,
+): number {
+  const size = batchHeaderSize(spec);
+  out.fill(0, at, at + size);
+  const dictionary = spec.dictionaryId !== undefined;
+  const compressed = spec.codec !== undefined;
+  const v = rbVtable(spec);
+  const t = rbTable(spec);
   dv.setUint32(at, 16, true);
   dv.setUint16(at + 4, 12, true);
   dv.setUint16(at + 6, 20, true);
@@ -355,10 +379,10 @@ export function writeBatchMessage(
   dv.setUint16(at + 12, 4, true); // header
   dv.setUint16(at + 14, 8, true); // bodyLength
   dv.setInt32(at + 16, 16 - 4, true);
-  dv.setUint32(at + 20, header - 20, true);
-  setInt64(dv, at + 24, bodyLength);
+  dv.setUint32(at + 20, (dictionary ? 48 : t) - 20, true);
+  setInt64(dv, at + 24, spec.bodyLength);
   dv.setInt16(at + 32, METADATA_V5, true);
-  out[at + 34] = h.headerType;
+  out[at + 34] = dictionary ? HeaderType.DictionaryBatch : HeaderType.RecordBatch;
   if (dictionary) {
     dv.setUint16(at + 36, 8, true);
     dv.setUint16(at + 38, 16, true);
@@ -366,32 +390,70 @@ export function writeBatchMessage(
     dv.setUint16(at + 42, 4, true); // data
     dv.setInt32(at + 48, 48 - 36, true);
     dv.setUint32(at + 52, t - 52, true);
-    setInt64(dv, at + 56, h.dictionaryId);
+    setInt64(dv, at + 56, spec.dictionaryId);
   }
-  dv.setUint16(at + v, 10, true);
-  dv.setUint16(at + v + 2, 20, true);
+  dv.setUint16(at + v, compressed ? 12 : 10, true);
+  dv.setUint16(at + v + 2, compressed ? 24 : 20, true);
   dv.setUint16(at + v + 4, 8, true); // length
   dv.setUint16(at + v + 6, 4, true); // nodes
   dv.setUint16(at + v + 8, 16, true); // buffers
+  if (compressed) dv.setUint16(at + v + 10, 20, true); // compression
+  const n = nodesVector(spec);
+  const b = n + 8 + 8 * spec.nodes.length;
   dv.setInt32(at + t, t - v, true);
-  dv.setUint32(at + t + 4, 16, true);
-  setInt64(dv, at + t + 8, h.length);
-  const buffersVector = t + 28 + 16 * nodes;
-  dv.setUint32(at + t + 16, buffersVector - (t + 16), true);
-  let p = at + t + 20;
-  dv.setUint32(p, nodes, true);
-  p += 4;
-  for (let i = 0; i < nodes; i++) {
-    setInt64(dv, p, h.nodeLength(i));
-    setInt64(dv, p + 8, h.nodeNullCount(i));
-    p += 16;
+  dv.setUint32(at + t + 4, n - (t + 4), true);
+  setInt64(dv, at + t + 8, spec.length);
+  dv.setUint32(at + t + 16, b - (t + 16), true);
+  dv.setUint32(at + n, spec.nodes.length / 2, true);
+  for (let i = 0, p = at + n + 4; i < spec.nodes.length; i++, p += 8) {
+    setInt64(dv, p, spec.nodes[i]!);
   }
-  p += 4;
-  dv.setUint32(p, buffers, true);
-  p += 4;
-  for (let i = 0; i < regions.length; i++) {
-    setInt64(dv, p, regions[i]!);
-    p += 8;
+  dv.setUint32(at + b, spec.regions.length / 2, true);
+  for (let i = 0, p = at + b + 4; i < spec.regions.length; i++, p += 8) {
+    setInt64(dv, p, spec.regions[i]!);
   }
+  if (compressed) {
+    const e = b + 4 + 8 * spec.regions.length;
+    dv.setUint32(at + t + 20, e + 8 - (t + 20), true);
+    dv.setUint16(at + e, 8, true);
+    dv.setUint16(at + e + 2, 8, true);
+    dv.setUint16(at + e + 4, 4, true); // codec
+    dv.setUint16(at + e + 6, 5, true); // method
+    dv.setInt32(at + e + 8, 8, true);
+    out[at + e + 12] = spec.codec;
+  }
+  return size;
+}
+
+/**
+ * The framed metadata (continuation, length, flatbuffer zero-padded to 8 bytes) of the
+ * uncompressed form of batch `h`: its length, field nodes and dictionary id, buffers at
+ * `regions` (offset, length pairs), a body of `bodyLength` bytes ({@link writeBatchHeader}).
+ * Undefined for a delta dictionary batch (Sediment never writes one; the caller encodes
+ * it with Arrow JS).
+ */
+export function writeBatchMessage(
+  h: BatchHeader,
+  regions: readonly number[],
+  bodyLength: number,
+): Uint8Array | undefined {
+  const dictionary = h.headerType === HeaderType.DictionaryBatch;
+  if (dictionary ? h.isDelta : h.headerType !== HeaderType.RecordBatch) return undefined;
+  const nodes: number[] = [];
+  for (let i = 0; i < h.nodeCount; i++) nodes.push(h.nodeLength(i), h.nodeNullCount(i));
+  const spec: BatchHeaderSpec = {
+    dictionaryId: dictionary ? h.dictionaryId : undefined,
+    length: h.length,
+    nodes,
+    regions,
+    bodyLength,
+    codec: undefined,
+  };
+  const size = batchHeaderSize(spec);
+  const out = new Uint8Array(8 + pad8(size));
+  const dv = new DataView(out.buffer);
+  dv.setUint32(0, CONTINUATION, true);
+  dv.setInt32(4, pad8(size), true);
+  writeBatchHeader(out, dv, 8, spec);
   return out;
 }

@@ -10,64 +10,26 @@
  * - the bodies are laid out by apache-arrow's `VectorAssembler` (the same nodes, buffers
  *   and offsets its writer uses, so bodies are byte-identical too);
  * - the DictionaryBatch / RecordBatch message flatbuffers have a fixed shape and are
- *   written by hand at fixed offsets (below), and every buffer is copied once, into the
- *   result, with its zero padding.
- *
- * Message layout (Message.fbs / Schema.fbs, all little-endian, offsets from the start of
- * the flatbuffer, which the stream keeps 8-byte aligned; every int64 field and struct
- * vector is 8-byte aligned, as flatbuffers verifiers require):
- *
- * ```
- *  0  uint32  root → Message table (16)
- *  4  Message vtable: size 12, table size 20, version@16 header_type@18 header@4 bodyLength@8
- * 16  Message table: soffset 12 | header uoffset | bodyLength int64 | version int16 = V5 | header_type
- * 36  RecordBatch message: RecordBatch vtable; DictionaryBatch message: DictionaryBatch vtable
- *     (size 8, table size 16, id@8 data@4), pad, DictionaryBatch table at 48
- *     (soffset 12 | data uoffset | id int64), then the RecordBatch vtable at 64
- *  V  RecordBatch vtable: size 10, table size 20, length@8 nodes@4 buffers@16
- *  T  RecordBatch table (T = V + 10 rounded up to 8): soffset | nodes uoffset | length int64 | buffers uoffset
- * T+20  [FieldNode] vector: uint32 count, then 16-byte structs (length, null_count) at T+24
- *       4 bytes padding, [Buffer] vector: uint32 count, then 16-byte structs (offset, length)
- * ```
+ *   written by hand at fixed offsets (`writeBatchHeader`, the layout is described in
+ *   @sediment/lake's ipc-flatbuffers.ts, which reads them back in the writer), and every
+ *   buffer is copied once, into the result, with its zero padding.
  */
+
 import {
-  type Data,
-  type Field,
-  Message,
-  type RecordBatch,
-  Schema,
-  Vector,
-} from 'apache-arrow';
+  type BatchHeaderSpec,
+  batchHeaderSize,
+  writeBatchHeader,
+} from '@sediment/lake/ipc-flatbuffers';
+import { type Data, type Field, Message, type RecordBatch, Schema, Vector } from 'apache-arrow';
 import { VectorAssembler } from 'apache-arrow/visitor/vectorassembler';
 import zstd from 'zstd-napi/binding.js';
 
 const CONTINUATION = 0xffffffff;
-/** Schema.fbs MetadataVersion.V5. */
-const METADATA_V5 = 4;
-/** Message.fbs MessageHeader. */
-const HEADER_DICTIONARY_BATCH = 2;
-const HEADER_RECORD_BATCH = 3;
 const TWO_32 = 0x1_0000_0000;
-
-const pad8 = (n: number): number => (n + 7) & ~7;
-
-/** Offset of the RecordBatch vtable in a message of each kind. */
-const RB_VTABLE_IN_RECORD_BATCH = 36;
-const RB_VTABLE_IN_DICTIONARY_BATCH = 64;
-const rbTable = (vtable: number): number => pad8(vtable + 10);
-
-/** Flatbuffer size of a batch message with `nodes` field nodes and `buffers` buffers. */
-function batchHeaderSize(rbVtable: number, nodes: number, buffers: number): number {
-  return rbTable(rbVtable) + 32 + 16 * (nodes + buffers);
-}
-
-/** The same with a BodyCompression (see {@link writeCompressedBatchHeader}). */
-function compressedHeaderSize(rbVtable: number, nodes: number, buffers: number): number {
-  return compressedRbTable(rbVtable) + 40 + 16 * (nodes + buffers) + 16;
-}
-const compressedRbTable = (vtable: number): number => pad8(vtable + 12);
 /** Message.fbs CompressionType.ZSTD. */
 const CODEC_ZSTD = 1;
+
+const pad8 = (n: number): number => (n + 7) & ~7;
 
 interface Assembled {
   readonly length: number;
@@ -78,10 +40,30 @@ interface Assembled {
 }
 
 interface Part {
-  readonly rbVtable: number;
-  readonly dictionaryId: number;
+  /** Undefined for the record batch. */
+  readonly dictionaryId: number | undefined;
   readonly batch: Assembled;
-  readonly headerSize: number;
+  /** Length, null count of each field node. */
+  readonly nodes: readonly number[];
+  /** Offset, length of each buffer in the plain body. */
+  readonly regions: readonly number[];
+}
+
+/** The header of `part` with its buffers at `regions`, `bodyLength` bytes of body. */
+function headerSpec(
+  part: Part,
+  regions: readonly number[],
+  bodyLength: number,
+  codec: number | undefined,
+): BatchHeaderSpec {
+  return {
+    dictionaryId: part.dictionaryId,
+    length: part.batch.length,
+    nodes: part.nodes,
+    regions,
+    bodyLength,
+    codec,
+  };
 }
 
 function assemble(length: number, what: RecordBatch | Vector): Assembled {
@@ -101,156 +83,6 @@ function assemble(length: number, what: RecordBatch | Vector): Assembled {
 function setInt64(dv: DataView, at: number, value: number): void {
   dv.setUint32(at, value % TWO_32, true);
   dv.setUint32(at + 4, Math.floor(value / TWO_32), true);
-}
-
-/** Writes the flatbuffer of one batch message at `at` (zeroes included); returns its size. */
-function writeBatchHeader(out: Uint8Array, dv: DataView, at: number, part: Part): number {
-  const { rbVtable, batch, headerSize } = part;
-  out.fill(0, at, at + headerSize);
-  const t = rbTable(rbVtable);
-  const nodes = batch.nodes.length;
-  const buffers = batch.regions.length;
-  const dictionary = rbVtable === RB_VTABLE_IN_DICTIONARY_BATCH;
-  const header = dictionary ? 48 : t;
-  // Root offset and Message vtable.
-  dv.setUint32(at, 16, true);
-  dv.setUint16(at + 4, 12, true);
-  dv.setUint16(at + 6, 20, true);
-  dv.setUint16(at + 8, 16, true); // version
-  dv.setUint16(at + 10, 18, true); // header_type
-  dv.setUint16(at + 12, 4, true); // header
-  dv.setUint16(at + 14, 8, true); // bodyLength
-  // Message table.
-  dv.setInt32(at + 16, 16 - 4, true);
-  dv.setUint32(at + 20, header - 20, true);
-  setInt64(dv, at + 24, batch.bodyLength);
-  dv.setInt16(at + 32, METADATA_V5, true);
-  out[at + 34] = dictionary ? HEADER_DICTIONARY_BATCH : HEADER_RECORD_BATCH;
-  if (dictionary) {
-    dv.setUint16(at + 36, 8, true);
-    dv.setUint16(at + 38, 16, true);
-    dv.setUint16(at + 40, 8, true); // id
-    dv.setUint16(at + 42, 4, true); // data
-    dv.setInt32(at + 48, 48 - 36, true);
-    dv.setUint32(at + 52, t - 52, true);
-    setInt64(dv, at + 56, part.dictionaryId);
-  }
-  // RecordBatch vtable and table.
-  dv.setUint16(at + rbVtable, 10, true);
-  dv.setUint16(at + rbVtable + 2, 20, true);
-  dv.setUint16(at + rbVtable + 4, 8, true); // length
-  dv.setUint16(at + rbVtable + 6, 4, true); // nodes
-  dv.setUint16(at + rbVtable + 8, 16, true); // buffers
-  dv.setInt32(at + t, t - rbVtable, true);
-  dv.setUint32(at + t + 4, 16, true);
-  setInt64(dv, at + t + 8, batch.length);
-  const buffersVector = t + 28 + 16 * nodes;
-  dv.setUint32(at + t + 16, buffersVector - (t + 16), true);
-  let p = at + t + 20;
-  dv.setUint32(p, nodes, true);
-  p += 4;
-  for (const n of batch.nodes) {
-    setInt64(dv, p, n.length);
-    setInt64(dv, p + 8, n.nullCount);
-    p += 16;
-  }
-  p += 4;
-  dv.setUint32(p, buffers, true);
-  p += 4;
-  for (const r of batch.regions) {
-    setInt64(dv, p, r.offset);
-    setInt64(dv, p + 8, r.length);
-    p += 16;
-  }
-  return headerSize;
-}
-
-/**
- * Writes the flatbuffer of one batch message whose body is compressed (ZSTD, method
- * BUFFER) at `at`, zeroes included; returns its size. The layout above, except:
- *
- * ```
- *  V  RecordBatch vtable: size 12, table 24, length@8 nodes@4 buffers@16 compression@20
- *  T  RecordBatch table (T = V + 12 rounded up to 8): soffset | nodes | length int64 |
- *     buffers | compression uoffset; 4 bytes padding
- * T+28  [FieldNode] count, 16-byte structs from T+32; 4 bytes padding; [Buffer] count, structs
- *  E  BodyCompression vtable (size 8, table 8, codec@4 method@5), its table at E+8:
- *     soffset | codec = ZSTD | method = BUFFER
- * ```
- */
-function writeCompressedBatchHeader(
-  out: Uint8Array,
-  dv: DataView,
-  at: number,
-  part: Part,
-  regions: readonly number[],
-  bodyLength: number,
-): number {
-  const { rbVtable, batch } = part;
-  const nodes = batch.nodes.length;
-  const buffers = regions.length / 2;
-  const size = compressedHeaderSize(rbVtable, nodes, buffers);
-  out.fill(0, at, at + size);
-  const t = compressedRbTable(rbVtable);
-  const dictionary = rbVtable === RB_VTABLE_IN_DICTIONARY_BATCH;
-  const header = dictionary ? 48 : t;
-  dv.setUint32(at, 16, true);
-  dv.setUint16(at + 4, 12, true);
-  dv.setUint16(at + 6, 20, true);
-  dv.setUint16(at + 8, 16, true); // version
-  dv.setUint16(at + 10, 18, true); // header_type
-  dv.setUint16(at + 12, 4, true); // header
-  dv.setUint16(at + 14, 8, true); // bodyLength
-  dv.setInt32(at + 16, 16 - 4, true);
-  dv.setUint32(at + 20, header - 20, true);
-  setInt64(dv, at + 24, bodyLength);
-  dv.setInt16(at + 32, METADATA_V5, true);
-  out[at + 34] = dictionary ? HEADER_DICTIONARY_BATCH : HEADER_RECORD_BATCH;
-  if (dictionary) {
-    dv.setUint16(at + 36, 8, true);
-    dv.setUint16(at + 38, 16, true);
-    dv.setUint16(at + 40, 8, true); // id
-    dv.setUint16(at + 42, 4, true); // data
-    dv.setInt32(at + 48, 48 - 36, true);
-    dv.setUint32(at + 52, t - 52, true);
-    setInt64(dv, at + 56, part.dictionaryId);
-  }
-  dv.setUint16(at + rbVtable, 12, true);
-  dv.setUint16(at + rbVtable + 2, 24, true);
-  dv.setUint16(at + rbVtable + 4, 8, true); // length
-  dv.setUint16(at + rbVtable + 6, 4, true); // nodes
-  dv.setUint16(at + rbVtable + 8, 16, true); // buffers
-  dv.setUint16(at + rbVtable + 10, 20, true); // compression
-  dv.setInt32(at + t, t - rbVtable, true);
-  dv.setUint32(at + t + 4, 28 - 4, true);
-  setInt64(dv, at + t + 8, batch.length);
-  const buffersVector = t + 36 + 16 * nodes;
-  dv.setUint32(at + t + 16, buffersVector - (t + 16), true);
-  const e = buffersVector + 4 + 16 * buffers;
-  dv.setUint32(at + t + 20, e + 8 - (t + 20), true);
-  let p = at + t + 28;
-  dv.setUint32(p, nodes, true);
-  p += 4;
-  for (const n of batch.nodes) {
-    setInt64(dv, p, n.length);
-    setInt64(dv, p + 8, n.nullCount);
-    p += 16;
-  }
-  p += 4;
-  dv.setUint32(p, buffers, true);
-  p += 4;
-  for (let i = 0; i < regions.length; i++) {
-    setInt64(dv, p, regions[i]!);
-    p += 8;
-  }
-  // BodyCompression: vtable, then its table (method BUFFER = 0 is written explicitly).
-  dv.setUint16(at + e, 8, true);
-  dv.setUint16(at + e + 2, 8, true);
-  dv.setUint16(at + e + 4, 4, true); // codec
-  dv.setUint16(at + e + 6, 5, true); // method
-  dv.setInt32(at + e + 8, 8, true);
-  out[at + e + 12] = CODEC_ZSTD;
-  return size;
 }
 
 interface CachedSchema {
@@ -350,21 +182,24 @@ export function writeIpcStream(
     return writeCompressed(schemaBytes, batchParts(batch), options.zstdLevel);
   }
   const parts = batchParts(batch);
-
+  const specs = parts.map((p) => headerSpec(p, p.regions, p.batch.bodyLength, undefined));
   let size = schemaBytes.length + 8;
-  for (const part of parts) size += 8 + pad8(part.headerSize) + part.batch.bodyLength;
+  for (const [i, part] of parts.entries()) {
+    size += 8 + pad8(batchHeaderSize(specs[i]!)) + part.batch.bodyLength;
+  }
   const backing = Buffer.allocUnsafeSlow(size);
   const out = new Uint8Array(backing.buffer, backing.byteOffset, size);
   const dv = new DataView(out.buffer, out.byteOffset, size);
   out.set(schemaBytes, 0);
   let pos = schemaBytes.length;
-  for (const part of parts) {
-    const padded = pad8(part.headerSize);
+  for (const [k, part] of parts.entries()) {
+    const headerSize = batchHeaderSize(specs[k]!);
+    const padded = pad8(headerSize);
     dv.setUint32(pos, CONTINUATION, true);
     dv.setInt32(pos + 4, padded, true);
     pos += 8;
-    writeBatchHeader(out, dv, pos, part);
-    out.fill(0, pos + part.headerSize, pos + padded);
+    writeBatchHeader(out, dv, pos, specs[k]!);
+    out.fill(0, pos + headerSize, pos + padded);
     pos += padded;
     const { buffers, regions, bodyLength } = part.batch;
     const bodyStart = pos;
@@ -392,26 +227,18 @@ function batchParts(batch: RecordBatch): Part[] {
       throw new Error(`internal: dictionary ${id} has ${chunks.length} chunks, expected 1`);
     }
     const chunk = chunks[0]!;
-    const assembled = assemble(chunk.length, new Vector([chunk]));
-    parts.push({
-      rbVtable: RB_VTABLE_IN_DICTIONARY_BATCH,
-      dictionaryId: id,
-      batch: assembled,
-      headerSize: batchHeaderSize(
-        RB_VTABLE_IN_DICTIONARY_BATCH,
-        assembled.nodes.length,
-        assembled.regions.length,
-      ),
-    });
+    parts.push(part(id, assemble(chunk.length, new Vector([chunk]))));
   }
-  const main = assemble(batch.numRows, batch);
-  parts.push({
-    rbVtable: RB_VTABLE_IN_RECORD_BATCH,
-    dictionaryId: 0,
-    batch: main,
-    headerSize: batchHeaderSize(RB_VTABLE_IN_RECORD_BATCH, main.nodes.length, main.regions.length),
-  });
+  parts.push(part(undefined, assemble(batch.numRows, batch)));
   return parts;
+}
+
+function part(dictionaryId: number | undefined, batch: Assembled): Part {
+  const nodes: number[] = [];
+  for (const n of batch.nodes) nodes.push(n.length, n.nullCount);
+  const regions: number[] = [];
+  for (const r of batch.regions) regions.push(r.offset, r.length);
+  return { dictionaryId, batch, nodes, regions };
 }
 
 let cctx: zstd.CCtx | undefined;
@@ -423,9 +250,9 @@ let keptScratch = new Uint8Array(0);
  * The stream with compressed batch bodies. The buffers are compressed into a scratch area
  * laid out as the bodies will be (8-byte aligned, zero padding): a frame's size decides
  * the layout, so each body is then copied into the one output allocation as one range.
- * Batch headers are written by hand as well ({@link writeCompressedBatchHeader}: the layout
- * above with a BodyCompression); Arrow JS's `Message` encoder and its object per node and
- * buffer took a tenth of a decode thread's time.
+ * Batch headers are written by hand as well (`writeBatchHeader` with a BodyCompression);
+ * Arrow JS's `Message` encoder and its object per node and buffer took a tenth of a
+ * decode thread's time.
  */
 function writeCompressed(
   schemaBytes: Uint8Array,
@@ -442,8 +269,7 @@ function writeCompressed(
   const scratch = bound > SCRATCH_KEEP_BYTES ? new Uint8Array(bound) : keptScratch;
   const view = new DataView(scratch.buffer);
   const messages: {
-    part: Part;
-    regions: number[];
+    spec: BatchHeaderSpec;
     headerSize: number;
     bodyStart: number;
     bodyLength: number;
@@ -462,12 +288,9 @@ function writeCompressed(
       scratch.fill(0, s + length, next);
       s = next;
     }
-    const headerSize = compressedHeaderSize(
-      part.rbVtable,
-      part.batch.nodes.length,
-      regions.length / 2,
-    );
-    messages.push({ part, regions, headerSize, bodyStart, bodyLength: s - bodyStart });
+    const spec = headerSpec(part, regions, s - bodyStart, CODEC_ZSTD);
+    const headerSize = batchHeaderSize(spec);
+    messages.push({ spec, headerSize, bodyStart, bodyLength: s - bodyStart });
     size += 8 + pad8(headerSize) + (s - bodyStart);
   }
   const out = new Uint8Array(size); // zeroed: the metadata padding
@@ -478,7 +301,7 @@ function writeCompressed(
     const padded = pad8(m.headerSize);
     dv.setUint32(pos, CONTINUATION, true);
     dv.setInt32(pos + 4, padded, true);
-    writeCompressedBatchHeader(out, dv, pos + 8, m.part, m.regions, m.bodyLength);
+    writeBatchHeader(out, dv, pos + 8, m.spec);
     pos += 8 + padded;
     out.set(scratch.subarray(m.bodyStart, m.bodyStart + m.bodyLength), pos);
     pos += m.bodyLength;
