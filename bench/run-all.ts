@@ -18,6 +18,8 @@ const BENCHES = [
   'bench/ingest-throughput.ts',
   'bench/otlp-decode.ts',
   'bench/flight-doput.ts',
+  'bench/writer-check.ts',
+  'bench/ipc-encode.ts',
   'bench/compact.ts',
   'bench/compact-steady.ts',
   'bench/e2e/run.ts',
