@@ -30,6 +30,7 @@ import {
 import { Message } from 'apache-arrow/ipc/metadata/message';
 import { describe, expect, it } from 'vitest';
 import { compress, decompress } from 'zstd-napi';
+import { BodyAssembler } from '../src/ipc-writer.js';
 import { dataDifference } from './support/arrow-equal.js';
 import { arrowJsIpcStream } from './support/arrow-js-ipc.js';
 import { batchRows } from './support/arrow-rows.js';
@@ -97,6 +98,22 @@ function batchLayout(m: Message): unknown {
   };
 }
 
+/** `toIpcStream` writes what Arrow JS's stream writer writes for `t`, message by message. */
+function sameMessages(t: DecodedTable, what: string): void {
+  const ours = messages(toIpcStream(t.table, t.batch));
+  const theirs = messages(arrowJsIpcStream(t.table, t.batch));
+  expect(ours.length, what).toBe(theirs.length);
+  expect(ours[0]!.message.headerType, what).toBe(MessageHeader.Schema);
+  expect(Buffer.from(ours[0]!.header).equals(Buffer.from(theirs[0]!.header)), what).toBe(true);
+  expect(ours[0]!.body.length).toBe(0);
+  for (let m = 1; m < ours.length; m++) {
+    const a = ours[m]!;
+    const b = theirs[m]!;
+    expect(batchLayout(a.message), `${what} message ${m}`).toEqual(batchLayout(b.message));
+    expect(Buffer.from(a.body).equals(Buffer.from(b.body)), `${what} message ${m} body`).toBe(true);
+  }
+}
+
 async function decodedTables(): Promise<DecodedTable[]> {
   const tables = [
     ...decodeTraces(sdkTraces().protobuf).tables,
@@ -126,20 +143,32 @@ describe('IPC stream writer vs apache-arrow RecordBatchStreamWriter', async () =
 
   it('writes the same messages: schema bytes, field nodes, buffers and bodies', () => {
     for (const [i, t] of tables.entries()) {
-      const what = `table ${i} (${t.table}, ${t.batch.numRows} rows)`;
-      const ours = messages(toIpcStream(t.table, t.batch));
-      const theirs = messages(arrowJsIpcStream(t.table, t.batch));
-      expect(ours.length, what).toBe(theirs.length);
-      expect(ours[0]!.message.headerType, what).toBe(MessageHeader.Schema);
-      expect(Buffer.from(ours[0]!.header).equals(Buffer.from(theirs[0]!.header)), what).toBe(true);
-      expect(ours[0]!.body.length).toBe(0);
-      for (let m = 1; m < ours.length; m++) {
-        const a = ours[m]!;
-        const b = theirs[m]!;
-        expect(batchLayout(a.message), `${what} message ${m}`).toEqual(batchLayout(b.message));
-        expect(Buffer.from(a.body).equals(Buffer.from(b.body)), `${what} message ${m} body`).toBe(
-          true,
-        );
+      sameMessages(t, `table ${i} (${t.table}, ${t.batch.numRows} rows)`);
+    }
+  });
+
+  it('lays out every table of every decoder itself, transient decodes (the acceptor’s) included, byte for byte as Arrow JS', () => {
+    const covered = (t: DecodedTable) =>
+      t.batch.data.children.every((c) => new BodyAssembler().visit(c)) &&
+      [...t.batch.dictionaries.values()].every((d) =>
+        d!.data.every((c) => new BodyAssembler().visit(c)),
+      );
+    for (const [i, t] of tables.entries()) expect(covered(t), `table ${i} (${t.table})`).toBe(true);
+    const transient = { transient: true };
+    for (let seed = 1; seed <= SEEDS; seed++) {
+      const r = new Rng(seed);
+      const requests = [
+        () => decodeTraces(encode(TraceRequest, genTraces(r)), transient),
+        () => decodeMetrics(encode(MetricsRequest, genMetrics(r)), transient),
+        () => decodeLogs(encode(LogsRequest, genLogs(r)), transient),
+      ];
+      // Each decode's tables are views of buffers the next decode reuses: checked at once.
+      for (const decode of requests) {
+        for (const t of decode().tables) {
+          const what = `seed ${seed}, transient ${t.table}`;
+          expect(covered(t), what).toBe(true);
+          sameMessages(t, what);
+        }
       }
     }
   });
