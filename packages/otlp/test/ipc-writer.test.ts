@@ -173,6 +173,13 @@ describe('IPC stream writer vs apache-arrow RecordBatchStreamWriter', async () =
     }
   });
 
+  it('leaves shapes the decoders never build (a sliced batch) to Arrow JS’s assembler: same bytes', () => {
+    const t = tables.find((x) => x.table === 'spans' && x.batch.numRows > 4)!;
+    const sliced = t.batch.slice(1, t.batch.numRows - 1);
+    expect(sliced.data.children.some((c) => new BodyAssembler().visit(c))).toBe(false);
+    sameMessages({ ...t, batch: sliced }, 'sliced spans');
+  });
+
   it('re-encodes the cached schema message when the schema changes', () => {
     const t = tables.find((x) => x.table === 'spans')!;
     const schemaBytes = (ipc: Uint8Array) => Buffer.from(messages(ipc)[0]!.header);
