@@ -359,7 +359,7 @@ export function batchHeaderSize(spec: BatchHeaderSpec): number {
  *     at E + 8: soffset | codec | method = BUFFER
  * ```
  */
-export function writeBatchHeader(
+function writeBatchHeader(
   out: Uint8Array,
   dv: DataView,
   at: number,
@@ -425,12 +425,36 @@ export function writeBatchHeader(
   return size;
 }
 
+/** Bytes {@link writeFramedBatchHeader} writes for `spec`. */
+export function framedBatchHeaderSize(spec: BatchHeaderSpec): number {
+  return 8 + pad8(batchHeaderSize(spec));
+}
+
 /**
- * The framed metadata (continuation, length, flatbuffer zero-padded to 8 bytes) of the
- * uncompressed form of batch `h`: its length, field nodes and dictionary id, buffers at
- * `regions` (offset, length pairs), a body of `bodyLength` bytes ({@link writeBatchHeader}).
- * Undefined for a delta dictionary batch (Sediment never writes one; the caller encodes
- * it with Arrow JS).
+ * A batch message's metadata as an IPC stream frames it, at `at`: the continuation word,
+ * the metadata length, then {@link writeBatchHeader}'s flatbuffer zero-padded to 8 bytes.
+ * Returns the bytes written ({@link framedBatchHeaderSize}); the body goes right after.
+ */
+export function writeFramedBatchHeader(
+  out: Uint8Array,
+  dv: DataView,
+  at: number,
+  spec: BatchHeaderSpec,
+): number {
+  const size = batchHeaderSize(spec);
+  const padded = pad8(size);
+  dv.setUint32(at, CONTINUATION, true);
+  dv.setInt32(at + 4, padded, true);
+  writeBatchHeader(out, dv, at + 8, spec);
+  out.fill(0, at + 8 + size, at + 8 + padded);
+  return 8 + padded;
+}
+
+/**
+ * The framed metadata ({@link writeFramedBatchHeader}) of the uncompressed form of batch
+ * `h`: its length, field nodes and dictionary id, buffers at `regions` (offset, length
+ * pairs), a body of `bodyLength` bytes. Undefined for a delta dictionary batch (Sediment
+ * never writes one; the caller encodes it with Arrow JS).
  */
 export function writeBatchMessage(
   h: BatchHeader,
@@ -449,11 +473,7 @@ export function writeBatchMessage(
     bodyLength,
     codec: undefined,
   };
-  const size = batchHeaderSize(spec);
-  const out = new Uint8Array(8 + pad8(size));
-  const dv = new DataView(out.buffer);
-  dv.setUint32(0, CONTINUATION, true);
-  dv.setInt32(4, pad8(size), true);
-  writeBatchHeader(out, dv, 8, spec);
+  const out = new Uint8Array(framedBatchHeaderSize(spec));
+  writeFramedBatchHeader(out, new DataView(out.buffer), 0, spec);
   return out;
 }

@@ -19,8 +19,8 @@
 
 import {
   type BatchHeaderSpec,
-  batchHeaderSize,
-  writeBatchHeader,
+  framedBatchHeaderSize,
+  writeFramedBatchHeader,
 } from '@sediment/lake/ipc-flatbuffers';
 import {
   type Data,
@@ -309,23 +309,14 @@ export function writeIpcStream(
   const parts = batchParts(batch);
   const specs = parts.map((p) => headerSpec(p, p.batch.regions, p.batch.bodyLength, undefined));
   let size = schemaBytes.length + 8;
-  for (const [i, part] of parts.entries()) {
-    size += 8 + pad8(batchHeaderSize(specs[i]!)) + part.batch.bodyLength;
-  }
+  for (const spec of specs) size += framedBatchHeaderSize(spec) + spec.bodyLength;
   const backing = Buffer.allocUnsafeSlow(size);
   const out = new Uint8Array(backing.buffer, backing.byteOffset, size);
   const dv = new DataView(out.buffer, out.byteOffset, size);
   out.set(schemaBytes, 0);
   let pos = schemaBytes.length;
   for (const [k, part] of parts.entries()) {
-    const headerSize = batchHeaderSize(specs[k]!);
-    const padded = pad8(headerSize);
-    dv.setUint32(pos, CONTINUATION, true);
-    dv.setInt32(pos + 4, padded, true);
-    pos += 8;
-    writeBatchHeader(out, dv, pos, specs[k]!);
-    out.fill(0, pos + headerSize, pos + padded);
-    pos += padded;
+    pos += writeFramedBatchHeader(out, dv, pos, specs[k]!);
     const { buffers, regions, bodyLength } = part.batch;
     const bodyStart = pos;
     for (let i = 0; i < buffers.length; i++) {
@@ -384,12 +375,7 @@ function writeCompressed(
   }
   const scratch = bound > SCRATCH_KEEP_BYTES ? new Uint8Array(bound) : keptScratch;
   const view = new DataView(scratch.buffer);
-  const messages: {
-    spec: BatchHeaderSpec;
-    headerSize: number;
-    bodyStart: number;
-    bodyLength: number;
-  }[] = [];
+  const messages: { spec: BatchHeaderSpec; bodyStart: number }[] = [];
   let s = 0;
   let size = schemaBytes.length + 8;
   for (const part of parts) {
@@ -405,22 +391,17 @@ function writeCompressed(
       s = next;
     }
     const spec = headerSpec(part, regions, s - bodyStart, CODEC_ZSTD);
-    const headerSize = batchHeaderSize(spec);
-    messages.push({ spec, headerSize, bodyStart, bodyLength: s - bodyStart });
-    size += 8 + pad8(headerSize) + (s - bodyStart);
+    messages.push({ spec, bodyStart });
+    size += framedBatchHeaderSize(spec) + spec.bodyLength;
   }
-  const out = new Uint8Array(size); // zeroed: the metadata padding
+  const out = new Uint8Array(size);
   const dv = new DataView(out.buffer);
   out.set(schemaBytes, 0);
   let pos = schemaBytes.length;
-  for (const m of messages) {
-    const padded = pad8(m.headerSize);
-    dv.setUint32(pos, CONTINUATION, true);
-    dv.setInt32(pos + 4, padded, true);
-    writeBatchHeader(out, dv, pos + 8, m.spec);
-    pos += 8 + padded;
-    out.set(scratch.subarray(m.bodyStart, m.bodyStart + m.bodyLength), pos);
-    pos += m.bodyLength;
+  for (const { spec, bodyStart } of messages) {
+    pos += writeFramedBatchHeader(out, dv, pos, spec);
+    out.set(scratch.subarray(bodyStart, bodyStart + spec.bodyLength), pos);
+    pos += spec.bodyLength;
   }
   dv.setUint32(pos, CONTINUATION, true);
   dv.setUint32(pos + 4, 0, true);
