@@ -335,10 +335,11 @@ export function batchHeaderSize(spec: BatchHeaderSpec): number {
 }
 
 /**
- * Writes the flatbuffer of a RecordBatch or DictionaryBatch message at `at` (zeroes
- * included; {@link batchHeaderSize} bytes) in one fixed layout, without a flatbuffers
- * builder or an object per node and buffer. The acceptor writes its puts' headers so
- * (packages/otlp/src/ipc-writer.ts), and decompressIpcStream the plain headers it lays out.
+ * Writes the flatbuffer of a RecordBatch or DictionaryBatch message at `at`, into
+ * {@link batchHeaderSize} bytes the caller has zeroed, in one fixed layout, without a
+ * flatbuffers builder or an object per node and buffer ({@link writeFramedBatchHeader}
+ * frames it: the acceptor's puts, packages/otlp/src/ipc-writer.ts, and the plain headers
+ * decompressIpcStream lays out).
  * Offsets are from the start of the flatbuffer, which the stream keeps 8-byte aligned;
  * every int64 field and struct vector is 8-byte aligned, as flatbuffers verifiers require:
  *
@@ -359,14 +360,7 @@ export function batchHeaderSize(spec: BatchHeaderSpec): number {
  *     at E + 8: soffset | codec | method = BUFFER
  * ```
  */
-function writeBatchHeader(
-  out: Uint8Array,
-  dv: DataView,
-  at: number,
-  spec: BatchHeaderSpec,
-): number {
-  const size = batchHeaderSize(spec);
-  out.fill(0, at, at + size);
+function writeBatchHeader(out: Uint8Array, dv: DataView, at: number, spec: BatchHeaderSpec): void {
   const dictionary = spec.dictionaryId !== undefined;
   const compressed = spec.codec !== undefined;
   const v = rbVtable(spec);
@@ -422,7 +416,6 @@ function writeBatchHeader(
     dv.setInt32(at + e + 8, 8, true);
     out[at + e + 12] = spec.codec;
   }
-  return size;
 }
 
 /** Bytes {@link writeFramedBatchHeader} writes for `spec`. */
@@ -441,12 +434,11 @@ export function writeFramedBatchHeader(
   at: number,
   spec: BatchHeaderSpec,
 ): number {
-  const size = batchHeaderSize(spec);
-  const padded = pad8(size);
+  const padded = pad8(batchHeaderSize(spec));
   dv.setUint32(at, CONTINUATION, true);
   dv.setInt32(at + 4, padded, true);
+  out.fill(0, at + 8, at + 8 + padded);
   writeBatchHeader(out, dv, at + 8, spec);
-  out.fill(0, at + 8 + size, at + 8 + padded);
   return 8 + padded;
 }
 
