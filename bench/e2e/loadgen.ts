@@ -11,13 +11,18 @@
  * replaying identical bytes would be acked but stored once. `--no-unique` replays the
  * pool as is.
  *
+ * `--rate N` paces the senders to offer at most N spans/s (requests start on a shared
+ * schedule, one every spans-per-request / N seconds; a sender that is late starts at once
+ * but never bursts to catch up). Below saturation the CPU each process spends per span is
+ * a steadier comparison of two builds than the saturated rate on a shared machine.
+ *
  * Timeline: warm-up (not counted), then the measured window, then no new requests while
  * the ones in flight finish (they count in the totals, not in the window's rate).
  *
  *   node scripts/run-ts.mjs bench/e2e/loadgen.ts --target grpc|http [--host 127.0.0.1]
  *     [--port 4317|4318] [--concurrency 16] [--duration 30s] [--warmup 5s] [--spans 512]
  *     [--pool 64] [--connections 1] [--timeout 30s] [--flow-control-window BYTES]
- *     [--grpc-client http2|grpc-js] [--no-unique] [--json]
+ *     [--grpc-client http2|grpc-js] [--rate SPANS_PER_S] [--no-unique] [--json]
  *
  * gRPC calls go out over node:http2 with the gRPC framing written by hand (otlp-senders.ts)
  * unless `--grpc-client grpc-js`: the same bytes for about a third of the CPU, which the
@@ -56,6 +61,8 @@ export interface LoadOptions {
   readonly flowControlWindow?: number;
   /** gRPC only; default `http2`. */
   readonly grpcClient?: GrpcClientKind;
+  /** Offered load in spans/s (paced); default unlimited (closed loop at `concurrency`). */
+  readonly rate?: number;
   /** Called when the measured window starts and ends, and when the run is done. */
   readonly onPhase?: (phase: 'measure' | 'drain' | 'done') => void;
   /** Reuse a pool across runs (building one takes a few seconds). */
@@ -152,11 +159,26 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     Math.max(0, windowEnd - t0),
   );
 
+  const rate = options.rate;
+  if (rate !== undefined && !(rate > 0)) throw new RangeError('rate must be > 0 spans/s');
+  const intervalMs = rate === undefined ? 0 : (payloads.spansPerRequest / rate) * 1000;
+  let nextSlot = performance.now();
+  /** Waits for this sender's start slot when paced. */
+  const pace = async (): Promise<void> => {
+    if (rate === undefined) return;
+    const now = performance.now();
+    const slot = Math.max(nextSlot, now);
+    nextSlot = slot + intervalMs;
+    if (slot > now) await new Promise((r) => setTimeout(r, slot - now));
+  };
+
   const worker = async (w: number): Promise<void> => {
     const buffer = Buffer.allocUnsafe(payloads.maxBytes);
     const items = payloads.items.length;
     let index = w % items;
     while (!stopping) {
+      await pace();
+      if (stopping) break;
       index = (index + 1) % items;
       const body = unique
         ? payloads.stamp(buffer, index, stamp++)
@@ -255,6 +277,7 @@ export function parseLoadArgs(argv: readonly string[]): LoadOptions & { json: bo
   const pool = int('pool');
   const connections = int('connections');
   const window = int('flow-control-window');
+  const rate = int('rate');
   const timeout = get('timeout');
   const grpcClient = get('grpc-client') ?? 'http2';
   if (grpcClient !== 'http2' && grpcClient !== 'grpc-js') {
@@ -273,6 +296,7 @@ export function parseLoadArgs(argv: readonly string[]): LoadOptions & { json: bo
     ...(window === undefined ? {} : { flowControlWindow: window }),
     ...(timeout === undefined ? {} : { timeoutMs: parseDuration(timeout) }),
     grpcClient,
+    ...(rate === undefined ? {} : { rate }),
     unique: !argv.includes('--no-unique'),
     json: argv.includes('--json'),
   };

@@ -280,13 +280,23 @@ export class FlightClient implements AsyncDisposable {
     return new Promise<Uint8Array[]>((resolve, reject) => {
       const metadata = new Metadata();
       if (this.#token !== undefined) metadata.set('authorization', `Bearer ${this.#token}`);
-      const call = entry.channel.makeBidiStreamRequest<FlightDataFrame, Buffer>(
-        DOPUT_PATH,
-        this.#serialize,
-        identity,
-        metadata,
-        { deadline: new Date(deadline) },
-      );
+      // grpc-js captures the caller's stack (`new Error()`) on every call, for the errors it
+      // emits; ours are built from the status instead. Under the acceptor's async stacks
+      // that capture was 3.7 % of its event loop (perf), so it runs with no frames.
+      const stackTraceLimit = Error.stackTraceLimit;
+      Error.stackTraceLimit = 0;
+      let call: ClientDuplexStream<FlightDataFrame, Buffer>;
+      try {
+        call = entry.channel.makeBidiStreamRequest<FlightDataFrame, Buffer>(
+          DOPUT_PATH,
+          this.#serialize,
+          identity,
+          metadata,
+          { deadline: new Date(deadline) },
+        );
+      } finally {
+        Error.stackTraceLimit = stackTraceLimit;
+      }
       this.#calls.add(call);
       const results: Uint8Array[] = [];
       let status: StatusObject | undefined;
