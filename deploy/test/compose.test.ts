@@ -19,6 +19,7 @@ import {
   composeEnv,
   DOCKERFILES,
   loadCompose,
+  splitNodeArgv,
 } from './support/manifests.js';
 import {
   CLI_COMMANDS,
@@ -41,9 +42,9 @@ const ours = Object.entries(services).filter(([, s]) => composeDockerfile(s) !==
 
 /** The `sediment <command>` a service runs (argv after the entry script), if any. */
 function sedimentArgs(s: ComposeService): string[] | undefined {
-  const argv = composeArgv(s);
-  if (argv?.[0] !== 'node' || !argv[1]?.endsWith('/services/cli/dist/main.js')) return undefined;
-  return argv.slice(2);
+  const node = splitNodeArgv(composeArgv(s));
+  if (!node?.script.endsWith('/services/cli/dist/main.js')) return undefined;
+  return node.args;
 }
 
 function roleOfService(name: string): 'acceptor' | 'writer' | undefined {

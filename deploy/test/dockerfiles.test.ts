@@ -4,11 +4,14 @@
  * environment names, the health check, and that the build context (.dockerignore)
  * holds what the build needs and nothing built on the host.
  */
+
+import { WRITER_NODE_FLAGS } from '@sediment/writer';
 import { describe, expect, it } from 'vitest';
 import { all, envPairs, execForm, healthcheck, last, shellWords } from './support/dockerfile.js';
-import { DOCKERFILES, imageEntry } from './support/manifests.js';
+import { DOCKERFILES, imageEntry, splitNodeArgv } from './support/manifests.js';
 import {
   CLI_COMMANDS,
+  effective,
   IMAGE_OF_DOCKERFILE,
   ROOT_PACKAGE,
   readRepo,
@@ -17,7 +20,6 @@ import {
   rolePorts,
   SEDIMENT_VAR,
   SETTINGS,
-  effective,
 } from './support/repo.js';
 
 const ENTRY_SCRIPT = 'services/cli/dist/main.js';
@@ -147,12 +149,13 @@ describe.each(Object.keys(IMAGE_OF_DOCKERFILE))('%s', (file) => {
 
   it('enters through the sediment command in exec form, SIGTERM to node itself', () => {
     const { entrypoint, cmd } = imageEntry(file);
-    expect(entrypoint[0]).toBe('node');
-    expect(entrypoint[1]!.endsWith(`/${ENTRY_SCRIPT}`) || entrypoint[1] === ENTRY_SCRIPT).toBe(
-      true,
-    );
+    const node = splitNodeArgv(entrypoint);
+    expect(node, `${file}: ENTRYPOINT is not node <script>`).toBeDefined();
     // The script sits where the deployed tree is copied.
-    expect(entrypoint[1]).toBe(`/app/${ENTRY_SCRIPT}`);
+    expect(node!.script).toBe(`/app/${ENTRY_SCRIPT}`);
+    expect(node!.args).toEqual([]);
+    // The writer image runs with the V8 flags `sediment start` gives the writer process.
+    expect(node!.flags).toEqual(role === 'writer' ? [...WRITER_NODE_FLAGS] : []);
     expect(cmd).toEqual([role]);
     expect(CLI_COMMANDS).toContain(cmd[0]);
     expect(last(final, 'STOPSIGNAL')?.args).toBe('SIGTERM');

@@ -9,6 +9,7 @@ import { all } from './support/dockerfile.js';
 import {
   containerEnv,
   DOCKERFILES,
+  dockerfileOfImage,
   imageEntry,
   K8S_DIR,
   type K8sObject,
@@ -17,7 +18,7 @@ import {
   resolvePort,
   selects,
   selectsExpr,
-  dockerfileOfImage,
+  splitNodeArgv,
   workloads,
 } from './support/manifests.js';
 import {
@@ -25,14 +26,14 @@ import {
   effective,
   listFiles,
   quantity,
-  readRepo,
+  ROOT_PACKAGE,
   type Role,
+  readRepo,
   roleOf,
   rolePorts,
   SEDIMENT_VAR,
   SETTINGS,
   splitImage,
-  ROOT_PACKAGE,
 } from './support/repo.js';
 
 const objects = loadKubernetes();
@@ -70,8 +71,10 @@ function containers(): ContainerInfo[] {
         ...(container.args ?? (container.command ? [] : image.cmd)),
       ];
       // `node <entry> <command>`, or `node <script>` for a script the image holds.
-      const sediment = argv[0] === 'node' && argv[1] === image.entrypoint[1];
-      const command = sediment ? argv[2] : undefined;
+      const node = splitNodeArgv(argv);
+      const sediment =
+        node !== undefined && node.script === splitNodeArgv(image.entrypoint)?.script;
+      const command = sediment ? node.args[0] : undefined;
       return {
         workload: object,
         file,

@@ -21,6 +21,20 @@ export function dockerfileOfImage(image: string): string | undefined {
 }
 
 /** ENTRYPOINT and CMD of an image built here, in exec form. */
+/**
+ * `node [flags…] <script> [args…]` taken apart (flags: the `-`-prefixed words before the
+ * script); undefined when `argv` is not a node command.
+ */
+export function splitNodeArgv(
+  argv: readonly string[] | undefined,
+): { flags: string[]; script: string; args: string[] } | undefined {
+  if (argv?.[0] !== 'node') return undefined;
+  let i = 1;
+  while (i < argv.length && argv[i]!.startsWith('-')) i++;
+  if (i >= argv.length) return undefined;
+  return { flags: argv.slice(1, i), script: argv[i]!, args: argv.slice(i + 1) };
+}
+
 export function imageEntry(dockerfile: string): { entrypoint: string[]; cmd: string[] } {
   const final = DOCKERFILES[dockerfile]!.final;
   const get = (k: string) => {

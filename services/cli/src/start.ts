@@ -10,7 +10,12 @@ import {
   SUPERVISED_ENV,
   waitForShutdownSignal,
 } from '@sediment/service-kit';
-import { finishWriterConfig, writerSettings } from '@sediment/writer';
+import {
+  finishWriterConfig,
+  flagsNotGiven,
+  WRITER_NODE_FLAGS,
+  writerSettings,
+} from '@sediment/writer';
 
 /** `sediment start` understands every writer and acceptor option. */
 export const startSettings = { ...writerSettings, ...acceptorSettings } as const;
@@ -26,12 +31,21 @@ requests, then the writer commits everything acked to Parquet, then both exit.
 Options (each also as its environment variable):
 ${renderHelp(startSettings)}`;
 
-type Role = 'writer' | 'acceptor';
+export type Role = 'writer' | 'acceptor';
 
 const MAIN = fileURLToPath(
   new URL(import.meta.url.endsWith('.ts') ? './main.ts' : './main.js', import.meta.url),
 );
 const MAX_EARLY_FAILURES = 3;
+
+/**
+ * Node arguments of a role's process: this process's own (`--node-args` in bench/e2e,
+ * `--cpu-prof`, a loader), then the role's flags unless one of the same name was given.
+ */
+export function nodeArgsFor(role: Role, execArgv: readonly string[]): string[] {
+  const own = role === 'writer' ? flagsNotGiven(WRITER_NODE_FLAGS, execArgv) : [];
+  return [...execArgv, ...own];
+}
 
 /** Runs one role as a child process, restarting it when it dies unexpectedly. */
 class Supervised {
@@ -59,10 +73,14 @@ class Supervised {
   }
 
   #spawn(): void {
-    const child = spawn(process.execPath, [...process.execArgv, MAIN, this.role], {
-      env: this.env,
-      stdio: ['ignore', 'inherit', 'inherit'],
-    });
+    const child = spawn(
+      process.execPath,
+      [...nodeArgsFor(this.role, process.execArgv), MAIN, this.role],
+      {
+        env: this.env,
+        stdio: ['ignore', 'inherit', 'inherit'],
+      },
+    );
     this.#child = child;
     const startedAt = Date.now();
     this.#exited = new Promise((resolve) => {
