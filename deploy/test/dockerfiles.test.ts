@@ -5,6 +5,7 @@
  * holds what the build needs and nothing built on the host.
  */
 
+import { ACCEPTOR_NODE_FLAGS } from '@sediment/acceptor';
 import { WRITER_NODE_FLAGS } from '@sediment/writer';
 import { describe, expect, it } from 'vitest';
 import { all, envPairs, execForm, healthcheck, last, shellWords } from './support/dockerfile.js';
@@ -154,8 +155,8 @@ describe.each(Object.keys(IMAGE_OF_DOCKERFILE))('%s', (file) => {
     // The script sits where the deployed tree is copied.
     expect(node!.script).toBe(`/app/${ENTRY_SCRIPT}`);
     expect(node!.args).toEqual([]);
-    // The writer image runs with the V8 flags `sediment start` gives the writer process.
-    expect(node!.flags).toEqual(role === 'writer' ? [...WRITER_NODE_FLAGS] : []);
+    // Each image runs with the V8 flags `sediment start` gives that role's process.
+    expect(node!.flags).toEqual([...(role === 'writer' ? WRITER_NODE_FLAGS : ACCEPTOR_NODE_FLAGS)]);
     expect(cmd).toEqual([role]);
     expect(CLI_COMMANDS).toContain(cmd[0]);
     expect(last(final, 'STOPSIGNAL')?.args).toBe('SIGTERM');

@@ -1,11 +1,12 @@
-export { createLogger, type Logger, type LoggerOptions } from './logger.js';
-export { createRegistry } from './metrics.js';
 export {
-  registerAdminRoutes,
-  startAdminServer,
   type AdminRoutesOptions,
   type AdminServer,
   type Readiness,
+  registerAdminRoutes,
+  startAdminServer,
 } from './admin.js';
-export { SUPERVISED_ENV, serviceSignals, waitForShutdownSignal } from './shutdown.js';
+export { createLogger, type Logger, type LoggerOptions } from './logger.js';
+export { createRegistry } from './metrics.js';
+export { flagsNotGiven } from './node-flags.js';
 export { LOG_LEVELS, type LogLevel, logLevelSetting } from './settings.js';
+export { SUPERVISED_ENV, serviceSignals, waitForShutdownSignal } from './shutdown.js';

@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import { Counter } from 'prom-client';
 import { afterEach, expect, test } from 'vitest';
-import { createLogger, createRegistry, startAdminServer, type AdminServer } from './index.js';
+import { type AdminServer, createLogger, createRegistry, startAdminServer } from './index.js';
 
 let server: AdminServer | undefined;
 afterEach(async () => {

@@ -1,3 +1,4 @@
+import { ACCEPTOR_NODE_FLAGS } from '@sediment/acceptor';
 import { WRITER_NODE_FLAGS } from '@sediment/writer';
 import { describe, expect, it } from 'vitest';
 import { nodeArgsFor } from './start.js';
@@ -20,7 +21,8 @@ describe('sediment start: node arguments of the supervised processes', () => {
     ]);
   });
 
-  it('gives the acceptor only the supervisor’s flags', () => {
-    expect(nodeArgsFor('acceptor', ['--cpu-prof'])).toEqual(['--cpu-prof']);
+  it('gives the acceptor its own V8 flags', () => {
+    expect(ACCEPTOR_NODE_FLAGS).toContain('--initial-old-space-size=128');
+    expect(nodeArgsFor('acceptor', ['--cpu-prof'])).toEqual(['--cpu-prof', ...ACCEPTOR_NODE_FLAGS]);
   });
 });

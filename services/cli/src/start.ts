@@ -2,20 +2,16 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import http from 'node:http';
 import https from 'node:https';
 import { fileURLToPath } from 'node:url';
-import { acceptorSettings } from '@sediment/acceptor';
+import { ACCEPTOR_NODE_FLAGS, acceptorSettings } from '@sediment/acceptor';
 import { argvToEnv, ConfigError, parseSettings, renderHelp } from '@sediment/config';
 import {
   createLogger,
+  flagsNotGiven,
   type Logger,
   SUPERVISED_ENV,
   waitForShutdownSignal,
 } from '@sediment/service-kit';
-import {
-  finishWriterConfig,
-  flagsNotGiven,
-  WRITER_NODE_FLAGS,
-  writerSettings,
-} from '@sediment/writer';
+import { finishWriterConfig, WRITER_NODE_FLAGS, writerSettings } from '@sediment/writer';
 
 /** `sediment start` understands every writer and acceptor option. */
 export const startSettings = { ...writerSettings, ...acceptorSettings } as const;
@@ -43,7 +39,7 @@ const MAX_EARLY_FAILURES = 3;
  * `--cpu-prof`, a loader), then the role's flags unless one of the same name was given.
  */
 export function nodeArgsFor(role: Role, execArgv: readonly string[]): string[] {
-  const own = role === 'writer' ? flagsNotGiven(WRITER_NODE_FLAGS, execArgv) : [];
+  const own = flagsNotGiven(role === 'writer' ? WRITER_NODE_FLAGS : ACCEPTOR_NODE_FLAGS, execArgv);
   return [...execArgv, ...own];
 }
 
