@@ -265,9 +265,12 @@ describe('ParquetWriter (sediment writer)', () => {
     let x = -(1n << 41n);
     while (v.length < 4500) {
       for (let i = 0; i < 130; i++) v.push(x);
-      for (let i = 0; i < 97; i++) v.push((x += BigInt((i * 7919) % 1000) - 500n));
+      for (let i = 0; i < 97; i++) {
+        x += BigInt((i * 7919) % 1000) - 500n;
+        v.push(x);
+      }
       for (const d of [(1n << 32n) - 1n, 1n << 32n, -(1n << 32n), 1n << 40n, (1n << 52n) - 1n]) {
-        v.push((x += d), null, (x -= d));
+        v.push(x + d, null, x);
       }
       for (let i = 0; i < 40; i++) v.push(i % 3 ? x - BigInt(i) * 1_000_003n : null);
     }

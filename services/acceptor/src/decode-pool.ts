@@ -179,7 +179,9 @@ export class WorkerRequestEncoder implements RequestEncoder {
         bestLoad = load;
       }
     }
-    return (this.#threads[best] ??= this.#start(best));
+    const thread = this.#threads[best] ?? this.#start(best);
+    this.#threads[best] = thread;
+    return thread;
   }
 
   #start(slot: number): Thread {
