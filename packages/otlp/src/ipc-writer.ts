@@ -310,10 +310,7 @@ export function writeIpcStream(
   const specs = parts.map((p) => headerSpec(p, p.batch.regions, p.batch.bodyLength, undefined));
   let size = schemaBytes.length + 8;
   for (const spec of specs) size += framedBatchHeaderSize(spec) + spec.bodyLength;
-  const backing = Buffer.allocUnsafeSlow(size);
-  const out = new Uint8Array(backing.buffer, backing.byteOffset, size);
-  const dv = new DataView(out.buffer, out.byteOffset, size);
-  out.set(schemaBytes, 0);
+  const { out, dv } = startStream(schemaBytes, size);
   let pos = schemaBytes.length;
   for (const [k, part] of parts.entries()) {
     pos += writeFramedBatchHeader(out, dv, pos, specs[k]!);
@@ -330,6 +327,18 @@ export function writeIpcStream(
   dv.setUint32(pos, CONTINUATION, true);
   dv.setUint32(pos + 4, 0, true);
   return out;
+}
+
+/**
+ * The output of a stream of `size` bytes, its schema message written. Not zeroed: the
+ * writers fill every byte (headers and padding, bodies with their padding, end-of-stream).
+ * Its own `ArrayBuffer`, so a decode thread can transfer it whole.
+ */
+function startStream(schemaBytes: Uint8Array, size: number): { out: Uint8Array; dv: DataView } {
+  const backing = Buffer.allocUnsafeSlow(size);
+  const out = new Uint8Array(backing.buffer, backing.byteOffset, size);
+  out.set(schemaBytes, 0);
+  return { out, dv: new DataView(out.buffer, out.byteOffset, size) };
 }
 
 /** The dictionary batches (schema order) and the record batch of `batch`, assembled. */
@@ -394,9 +403,7 @@ function writeCompressed(
     messages.push({ spec, bodyStart });
     size += framedBatchHeaderSize(spec) + spec.bodyLength;
   }
-  const out = new Uint8Array(size);
-  const dv = new DataView(out.buffer);
-  out.set(schemaBytes, 0);
+  const { out, dv } = startStream(schemaBytes, size);
   let pos = schemaBytes.length;
   for (const { spec, bodyStart } of messages) {
     pos += writeFramedBatchHeader(out, dv, pos, spec);
