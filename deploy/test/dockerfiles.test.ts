@@ -5,8 +5,7 @@
  * holds what the build needs and nothing built on the host.
  */
 
-import { ACCEPTOR_NODE_FLAGS } from '@sediment/acceptor';
-import { WRITER_NODE_FLAGS } from '@sediment/writer';
+import { SERVICE_NODE_FLAGS } from '@sediment/service-kit';
 import { describe, expect, it } from 'vitest';
 import { all, envPairs, execForm, healthcheck, last, shellWords } from './support/dockerfile.js';
 import { DOCKERFILES, imageEntry, splitNodeArgv } from './support/manifests.js';
@@ -155,8 +154,8 @@ describe.each(Object.keys(IMAGE_OF_DOCKERFILE))('%s', (file) => {
     // The script sits where the deployed tree is copied.
     expect(node!.script).toBe(`/app/${ENTRY_SCRIPT}`);
     expect(node!.args).toEqual([]);
-    // Each image runs with the V8 flags `sediment start` gives that role's process.
-    expect(node!.flags).toEqual([...(role === 'writer' ? WRITER_NODE_FLAGS : ACCEPTOR_NODE_FLAGS)]);
+    // Each image runs with the V8 flags `sediment start` gives the service processes.
+    expect(node!.flags).toEqual([...SERVICE_NODE_FLAGS]);
     expect(cmd).toEqual([role]);
     expect(CLI_COMMANDS).toContain(cmd[0]);
     expect(last(final, 'STOPSIGNAL')?.args).toBe('SIGTERM');

@@ -2,16 +2,16 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import http from 'node:http';
 import https from 'node:https';
 import { fileURLToPath } from 'node:url';
-import { ACCEPTOR_NODE_FLAGS, acceptorSettings } from '@sediment/acceptor';
+import { acceptorSettings } from '@sediment/acceptor';
 import { argvToEnv, ConfigError, parseSettings, renderHelp } from '@sediment/config';
 import {
   createLogger,
-  flagsNotGiven,
   type Logger,
   SUPERVISED_ENV,
+  serviceNodeArgs,
   waitForShutdownSignal,
 } from '@sediment/service-kit';
-import { finishWriterConfig, WRITER_NODE_FLAGS, writerSettings } from '@sediment/writer';
+import { finishWriterConfig, writerSettings } from '@sediment/writer';
 
 /** `sediment start` understands every writer and acceptor option. */
 export const startSettings = { ...writerSettings, ...acceptorSettings } as const;
@@ -27,21 +27,12 @@ requests, then the writer commits everything acked to Parquet, then both exit.
 Options (each also as its environment variable):
 ${renderHelp(startSettings)}`;
 
-export type Role = 'writer' | 'acceptor';
+type Role = 'writer' | 'acceptor';
 
 const MAIN = fileURLToPath(
   new URL(import.meta.url.endsWith('.ts') ? './main.ts' : './main.js', import.meta.url),
 );
 const MAX_EARLY_FAILURES = 3;
-
-/**
- * Node arguments of a role's process: this process's own (`--node-args` in bench/e2e,
- * `--cpu-prof`, a loader), then the role's flags unless one of the same name was given.
- */
-export function nodeArgsFor(role: Role, execArgv: readonly string[]): string[] {
-  const own = flagsNotGiven(role === 'writer' ? WRITER_NODE_FLAGS : ACCEPTOR_NODE_FLAGS, execArgv);
-  return [...execArgv, ...own];
-}
 
 /** Runs one role as a child process, restarting it when it dies unexpectedly. */
 class Supervised {
@@ -69,14 +60,10 @@ class Supervised {
   }
 
   #spawn(): void {
-    const child = spawn(
-      process.execPath,
-      [...nodeArgsFor(this.role, process.execArgv), MAIN, this.role],
-      {
-        env: this.env,
-        stdio: ['ignore', 'inherit', 'inherit'],
-      },
-    );
+    const child = spawn(process.execPath, [...serviceNodeArgs(process.execArgv), MAIN, this.role], {
+      env: this.env,
+      stdio: ['ignore', 'inherit', 'inherit'],
+    });
     this.#child = child;
     const startedAt = Date.now();
     this.#exited = new Promise((resolve) => {

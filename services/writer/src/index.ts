@@ -14,7 +14,6 @@ export {
   type WriterOverrides,
 } from './create-writer.js';
 export { WriterMetrics } from './metrics.js';
-export { WRITER_NODE_FLAGS } from './node-flags.js';
 export { createPutHandler, MAX_REQUEST_ID_BYTES } from './put-handler.js';
 export { runWriterProcess, WRITER_USAGE } from './run.js';
 export { storeSettings, writerSettings } from './settings.js';
