@@ -60,7 +60,7 @@ export const acceptorSettings = {
     min: -7,
     max: 19,
     description:
-      "zstd level of the Flight bodies when SEDIMENT_FLIGHT_COMPRESSION is zstd (-7 to 19; 0 is zstd's default, 3). Level 1: span batches 5.3x smaller. Negative levels skip entropy coding: at -1 the acceptor compresses 2.6x faster and writers and the collector decompress 3x faster, but the queue holds 1.6x the bytes, and end to end on 2 cores that measured no faster (the writer's write(2) time grows with the bytes): lower it only where acceptors are short of CPU and bytes are cheap. Writers read any level.",
+      "zstd level of the Flight bodies when SEDIMENT_FLIGHT_COMPRESSION is zstd (-7 to 19; 0 is zstd's default, 3). Level 1: span batches 5.3x smaller. Negative levels skip entropy coding: at -1 the acceptor compresses 2.6x faster and writers and the collector decompress 3x faster, but the queue holds 1.6x the bytes, and end to end on 2 cores that measured no faster (the writer spends more write(2) time and memory on the bytes): lower it only where acceptors are short of CPU and bytes are cheap. Writers read any level.",
     services: ['acceptor', 'start'],
   }),
   decodeThreads: setting.int({
