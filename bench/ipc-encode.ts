@@ -15,22 +15,17 @@
 import os from 'node:os';
 import { encodeFlightData, FlightDataFrame, splitIpcStream } from '@sediment/flight';
 import { readBatchHeader, splitIpcStream as splitMessages } from '@sediment/lake';
-import { decodeTraces, toIpcStream } from '@sediment/otlp';
+import { toIpcStream } from '@sediment/otlp';
 import zstd from 'zstd-napi/binding.js';
 import { arrowJsIpcStream } from '../packages/otlp/test/support/arrow-js-ipc.js';
 import { numberArg } from './lib/args.js';
-import { TracePayloadPool } from './lib/trace-payload.js';
+import { spanBatches } from './lib/span-batches.js';
 
 const ROUNDS = numberArg('rounds', 15);
 const MS = numberArg('ms', 300);
 
-const pool = new TracePayloadPool({ pool: 16, startNs: 1_700_000_000_000_000_000n });
-const batches = pool.items.map((p) => {
-  const t = decodeTraces(p.bytes).tables;
-  if (t.length !== 1 || t[0]!.table !== 'spans') throw new Error('expected one spans table');
-  return t[0]!.batch;
-});
-const SPANS = pool.spansPerRequest;
+const batches = spanBatches(16);
+const SPANS = batches[0]!.numRows;
 const ipcBytes = toIpcStream('spans', batches[0]!).length;
 // The message headers differ in layout (test/ipc-writer.test.ts checks the rest is equal).
 if (Math.abs(arrowJsIpcStream('spans', batches[0]!).length - ipcBytes) > 4096) {

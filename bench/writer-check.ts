@@ -14,21 +14,16 @@
  *   node scripts/run-ts.mjs bench/writer-check.ts [--rounds 15] [--ms 300]
  */
 import { decompressIpcStream, readBatchHeader, splitIpcStream } from '@sediment/lake';
-import { decodeTraces, toIpcStream } from '@sediment/otlp';
+import { toIpcStream } from '@sediment/otlp';
 import zstd from 'zstd-napi/binding.js';
 import { createPutValidator } from '../services/writer/src/validate-put.js';
 import { numberArg } from './lib/args.js';
-import { TracePayloadPool } from './lib/trace-payload.js';
+import { spanBatches } from './lib/span-batches.js';
 
 const ROUNDS = numberArg('rounds', 15);
 const MS = numberArg('ms', 300);
 
-const pool = new TracePayloadPool({ pool: 16, startNs: 1_700_000_000_000_000_000n });
-const puts = pool.items.map((p) => {
-  const t = decodeTraces(p.bytes).tables;
-  if (t.length !== 1 || t[0]!.table !== 'spans') throw new Error('expected one spans table');
-  return toIpcStream('spans', t[0]!.batch, { compression: 'zstd' });
-});
+const puts = spanBatches(16).map((batch) => toIpcStream('spans', batch, { compression: 'zstd' }));
 
 /** Each put's zstd frames with their plain lengths (the -1 "stored raw" buffers skipped). */
 const frames = puts.map((ipc) => {
