@@ -299,7 +299,8 @@ const METADATA_V5 = 4;
 const TWO_32 = 0x1_0000_0000;
 const pad8 = (n: number): number => (n + 7) & ~7;
 
-function setInt64(dv: DataView, at: number, value: number): void {
+/** Writes a non-negative safe integer as int64 little-endian. */
+export function setInt64(dv: DataView, at: number, value: number): void {
   dv.setUint32(at, value % TWO_32, true);
   dv.setUint32(at + 4, Math.floor(value / TWO_32), true);
 }

@@ -20,6 +20,7 @@
 import {
   type BatchHeaderSpec,
   framedBatchHeaderSize,
+  setInt64,
   writeFramedBatchHeader,
 } from '@sediment/lake/ipc-flatbuffers';
 import {
@@ -36,7 +37,6 @@ import { VectorAssembler } from 'apache-arrow/visitor/vectorassembler';
 import zstd from 'zstd-napi/binding.js';
 
 const CONTINUATION = 0xffffffff;
-const TWO_32 = 0x1_0000_0000;
 /** Message.fbs CompressionType.ZSTD. */
 const CODEC_ZSTD = 1;
 
@@ -204,11 +204,6 @@ const KNOWN: ReadonlySet<Type> = new Set([
   Type.FixedSizeList,
   Type.Struct,
 ]);
-
-function setInt64(dv: DataView, at: number, value: number): void {
-  dv.setUint32(at, value % TWO_32, true);
-  dv.setUint32(at + 4, Math.floor(value / TWO_32), true);
-}
 
 interface CachedSchema {
   readonly fields: readonly Field[];
