@@ -157,6 +157,8 @@ export class FlightClient implements AsyncDisposable {
     this.#logger = options.logger ?? stderrFlightLogger;
     const ka = options.keepalive ?? {};
     const channelOptions: ChannelOptions = {
+      // No channelz (nothing here serves it): it counts and timestamps every call.
+      'grpc.enable_channelz': 0,
       ...options.grpcOptions,
       ...tlsChannelOptions(options.tls),
       'grpc.keepalive_time_ms': ka.timeMs ?? 30_000,

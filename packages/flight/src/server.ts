@@ -168,6 +168,9 @@ export class FlightServer implements AsyncDisposable {
     const tokens = options.auth?.tokens;
     this.#auth = tokens === undefined ? undefined : new BearerTokenVerifier(tokens);
     const grpcOptions: ChannelOptions = {
+      // No channelz (nothing here serves it): grpc-js's channelz handler builds a tracker
+      // of four closures and stamps Date.now() on every call.
+      'grpc.enable_channelz': 0,
       ...options.grpcOptions,
       'grpc.max_receive_message_length': options.maxMessageBytes ?? this.#maxPutBytes + 64 * 1024,
     };

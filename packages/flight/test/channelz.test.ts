@@ -1,0 +1,51 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { getChannelzHandlers } from '../src/grpc-js.js';
+import { multiBatchStream } from './fixtures.js';
+import { client, startServer, type TestServer } from './helpers.js';
+
+/** What grpc-js's channelz registry of this process lists (its own handlers, no network). */
+function channelzEntries(): Promise<{ servers: number; channels: number }> {
+  const handlers = getChannelzHandlers();
+  const ask = <T>(method: (call: never, cb: (err: unknown, res: T) => void) => void) =>
+    new Promise<T>((resolve, reject) =>
+      method({ request: { start_server_id: 0, start_channel_id: 0 } } as never, (err, res) =>
+        err ? reject(err) : resolve(res),
+      ),
+    );
+  return Promise.all([
+    ask<{ server: unknown[] }>(handlers.GetServers as never),
+    ask<{ channel: unknown[] }>(handlers.GetTopChannels as never),
+  ]).then(([s, c]) => ({ servers: s.server.length, channels: c.channel.length }));
+}
+
+// Channelz tracks every call (a closure-built tracker and Date.now() stamps on the server,
+// counters on the client); nothing in Sediment serves it, so both sides turn it off.
+describe('Flight server and client run without channelz', () => {
+  let srv: TestServer;
+  let c: ReturnType<typeof client>;
+  beforeAll(async () => {
+    srv = await startServer();
+    c = client({ targets: [srv.target] });
+  });
+  afterAll(async () => {
+    c.close();
+    await srv.server.close();
+  });
+
+  it('registers neither the server nor the client channel', async () => {
+    await c.doPut(['spans'], multiBatchStream(1, 2));
+    expect(await channelzEntries()).toEqual({ servers: 0, channels: 0 });
+  });
+
+  it('still registers them when a caller asks for channelz through grpcOptions', async () => {
+    const s = await startServer({ grpcOptions: { 'grpc.enable_channelz': 1 } });
+    const k = client({ targets: [s.target], grpcOptions: { 'grpc.enable_channelz': 1 } });
+    try {
+      await k.doPut(['spans'], multiBatchStream(1, 2));
+      expect(await channelzEntries()).toEqual({ servers: 1, channels: 1 });
+    } finally {
+      k.close();
+      await s.server.close();
+    }
+  });
+});
