@@ -168,9 +168,10 @@ export class FlightServer implements AsyncDisposable {
     const tokens = options.auth?.tokens;
     this.#auth = tokens === undefined ? undefined : new BearerTokenVerifier(tokens);
     const grpcOptions: ChannelOptions = {
-      // No channelz (nothing here serves it): grpc-js's channelz handler builds a tracker
-      // of four closures and stamps Date.now() on every call.
-      'grpc.enable_channelz': 0,
+      // Channelz stays on (grpc-js's default) although nothing serves it: grpc-js 1.14
+      // records a server's sessions only in its channelz session handler, so without it
+      // forceShutdown() (forceClose) leaves open connections alive and clients keep
+      // talking to a closed server (test/failover.test.ts, forced close).
       ...options.grpcOptions,
       'grpc.max_receive_message_length': options.maxMessageBytes ?? this.#maxPutBytes + 64 * 1024,
     };

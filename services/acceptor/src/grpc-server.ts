@@ -145,9 +145,8 @@ export class OtlpGrpcServer {
       'grpc.keepalive_timeout_ms': 20_000,
       'grpc.keepalive_permit_without_calls': 1,
       'grpc.http2.min_ping_interval_without_data_ms': 5_000,
-      // No channelz (nothing here serves it): its handler builds a tracker of four
-      // closures and stamps Date.now() on every call.
-      'grpc.enable_channelz': 0,
+      // Channelz stays on: grpc-js 1.14 tracks a server's sessions only with it, and
+      // forceShutdown() needs them (see @sediment/flight's server.ts).
       interceptors: [this.#authInterceptor()],
     };
     this.#server = new Server(channelOptions);
