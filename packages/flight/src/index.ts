@@ -35,6 +35,7 @@ export {
   encodePutResult,
   type FlightData,
   FlightDataFrame,
+  FlightDataFrames,
   type FlightDataInit,
   type FlightDescriptor,
 } from './proto-wire.js';
