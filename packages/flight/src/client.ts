@@ -43,7 +43,6 @@ import {
   DescriptorType,
   decodePutResult,
   FlightDataFrame,
-  FlightDataFrames,
   type FlightDescriptor,
 } from './proto-wire.js';
 import { flightServiceDefinition } from './service.js';
@@ -115,17 +114,8 @@ const identity = (b: Buffer): Buffer => b;
  * the serializer returns (see FlightDataFrame), so the frame object itself is handed over,
  * except on a channel that compresses, where zlib needs the bytes.
  */
-const frameAsMessage = (f: Outgoing): Buffer => f as unknown as Buffer;
-const frameToBuffer = (f: Outgoing): Buffer => (f as FlightDataFrame).toBuffer();
-
-/** What the client writes to grpc-js: one FlightData, or several in one write. */
-type Outgoing = FlightDataFrame | FlightDataFrames;
-
-/**
- * Largest group of FlightData handed to grpc-js as one write (see FlightDataFrames); grpc-js
- * allocates one buffer of this size for it. A larger message goes alone.
- */
-const GROUP_BYTES = 4 * 1024 * 1024;
+const frameAsMessage = (f: FlightDataFrame): Buffer => f as unknown as Buffer;
+const frameToBuffer = (f: FlightDataFrame): Buffer => f.toBuffer();
 
 function parseTargets(targets: string | readonly string[]): { list: string[]; resolver: boolean } {
   const list = (typeof targets === 'string' ? targets.split(',') : [...targets])
@@ -150,10 +140,8 @@ export class FlightClient implements AsyncDisposable {
   readonly #defaultDeadlineMs: number;
   readonly #maxAttempts: number;
   readonly #logger: FlightLogger;
-  readonly #calls = new Set<ClientDuplexStream<Outgoing, Buffer>>();
-  readonly #serialize: (f: Outgoing) => Buffer;
-  /** Whether FlightData go out grouped (only on channels that do not compress). */
-  readonly #group: boolean;
+  readonly #calls = new Set<ClientDuplexStream<FlightDataFrame, Buffer>>();
+  readonly #serialize: (f: FlightDataFrame) => Buffer;
   #closed = false;
 
   constructor(options: FlightClientOptions) {
@@ -190,8 +178,8 @@ export class FlightClient implements AsyncDisposable {
       channelOptions['grpc.service_config_disable_resolution'] = 1;
     }
     const compression = options.grpcOptions?.['grpc.default_compression_algorithm'];
-    this.#group = compression === undefined || compression === 0;
-    this.#serialize = this.#group ? frameAsMessage : frameToBuffer;
+    this.#serialize =
+      compression === undefined || compression === 0 ? frameAsMessage : frameToBuffer;
     const credentials = channelCredentials(options.tls);
     this.#pool = new TargetPool(
       list.map((target) => ({ target, channel: new Client(target, credentials, channelOptions) })),
@@ -299,9 +287,9 @@ export class FlightClient implements AsyncDisposable {
       // that capture was 3.7 % of its event loop (perf), so it runs with no frames.
       const stackTraceLimit = Error.stackTraceLimit;
       Error.stackTraceLimit = 0;
-      let call: ClientDuplexStream<Outgoing, Buffer>;
+      let call: ClientDuplexStream<FlightDataFrame, Buffer>;
       try {
-        call = entry.channel.makeBidiStreamRequest<Outgoing, Buffer>(
+        call = entry.channel.makeBidiStreamRequest<FlightDataFrame, Buffer>(
           DOPUT_PATH,
           this.#serialize,
           identity,
@@ -391,9 +379,17 @@ export class FlightClient implements AsyncDisposable {
 
       void (async () => {
         try {
-          for (const write of this.#outgoing(descriptor, messages, options.appMetadata)) {
+          for (let i = 0; i < messages.length; i++) {
             if (status !== undefined) return;
-            if (!call.write(write)) await waitWritable();
+            const m = messages[i]!;
+            // The Arrow body stays a view of `ipc` until grpc-js copies it into its frame.
+            const frame = new FlightDataFrame({
+              descriptor: i === 0 ? descriptor : undefined,
+              dataHeader: m.header,
+              dataBody: m.body,
+              appMetadata: i === 0 ? options.appMetadata : undefined,
+            });
+            if (!call.write(frame)) await waitWritable();
           }
           if (status === undefined) call.end();
         } catch (err) {
@@ -405,44 +401,6 @@ export class FlightClient implements AsyncDisposable {
         }
       })();
     });
-  }
-
-  /**
-   * The put's FlightData as the client writes them: the descriptor and app_metadata on the
-   * first; grouped up to GROUP_BYTES per write unless the channel compresses. The Arrow
-   * bodies stay views of the caller's IPC until grpc-js copies them into its frame.
-   */
-  #outgoing(
-    descriptor: FlightDescriptor,
-    messages: readonly IpcMessage[],
-    appMetadata: Uint8Array | undefined,
-  ): Outgoing[] {
-    const frames = messages.map(
-      (m, i) =>
-        new FlightDataFrame({
-          descriptor: i === 0 ? descriptor : undefined,
-          dataHeader: m.header,
-          dataBody: m.body,
-          appMetadata: i === 0 ? appMetadata : undefined,
-        }),
-    );
-    if (!this.#group) return frames;
-    const out: Outgoing[] = [];
-    let group: FlightDataFrame[] = [];
-    let bytes = 0;
-    const close = () => {
-      if (group.length > 1) out.push(new FlightDataFrames(group));
-      else if (group.length === 1) out.push(group[0]!);
-      group = [];
-      bytes = 0;
-    };
-    for (const f of frames) {
-      if (group.length > 0 && bytes + 5 + f.length > GROUP_BYTES) close();
-      group.push(f);
-      bytes += 5 + f.length;
-    }
-    close();
-    return out;
   }
 
   /** True when at least one writer connection is READY now. */

@@ -35,7 +35,6 @@ export {
   encodePutResult,
   type FlightData,
   FlightDataFrame,
-  FlightDataFrames,
   type FlightDataInit,
   type FlightDescriptor,
 } from './proto-wire.js';

@@ -11,7 +11,6 @@ import {
   encodeFlightDescriptor,
   encodePutResult,
   FlightDataFrame,
-  FlightDataFrames,
 } from './proto-wire.js';
 
 const pb = loadFlightProto();
@@ -108,39 +107,6 @@ describe('FlightData codec vs protobufjs (our Flight.proto)', () => {
       }
     });
   }
-
-  it('FlightDataFrames: one grpc-js write that a gRPC decoder reads as each message', () => {
-    const inits = cases.map((c) => c.init);
-    const group = new FlightDataFrames(inits.map((init) => new FlightDataFrame(init)));
-    const wires = inits.map((init) => encodeFlightData(init));
-    // grpc-js (compression-filter.js, identity): allocUnsafe(length + 5), the prefix
-    // [0, uint32 BE length], then message.copy(out, 5).
-    const out = Buffer.alloc(group.length + 5, 0xee);
-    out.writeUInt8(0, 0);
-    out.writeUInt32BE(group.length, 1);
-    expect(group.copy(out, 5)).toBe(group.length);
-    // Read back as a gRPC receiver does: [flag, length] message, until the end.
-    const got: string[] = [];
-    for (let at = 0; at < out.length; ) {
-      expect(out[at]).toBe(0);
-      const n = out.readUInt32BE(at + 1);
-      got.push(hex(out.subarray(at + 5, at + 5 + n)));
-      at += 5 + n;
-    }
-    expect(got).toEqual(wires.map(hex));
-  });
-
-  it('FlightDataFrames refuses a frame without the prefix grpc-js writes', () => {
-    const group = new FlightDataFrames([new FlightDataFrame({}), new FlightDataFrame({})]);
-    const unprefixed = Buffer.alloc(group.length + 5);
-    expect(() => group.copy(unprefixed, 5)).toThrow(/gRPC prefix/);
-    const compressed = Buffer.alloc(group.length + 5);
-    compressed.writeUInt8(1, 0);
-    compressed.writeUInt32BE(group.length, 1);
-    expect(() => group.copy(compressed, 5)).toThrow(/gRPC prefix/);
-    expect(() => group.copy(Buffer.alloc(group.length + 4), 4)).toThrow(RangeError);
-    expect(() => new FlightDataFrames([])).toThrow(RangeError);
-  });
 
   it('skips unknown fields of every wire type and accepts any field order', () => {
     const w = new protobuf_Writer();

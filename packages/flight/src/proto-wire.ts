@@ -387,67 +387,6 @@ export class FlightDataFrame {
   }
 }
 
-/** gRPC's length prefix: a compressed-flag byte and a big-endian uint32 length. */
-const GRPC_PREFIX_BYTES = 5;
-
-/**
- * Several FlightData messages that grpc-js sends in ONE of its writes, still as separate
- * gRPC messages on the wire: `[0, len₁] f₁ [0, len₂] f₂ …`.
- *
- * Why: a put of one span batch is 10 FlightData (schema, 8 dictionary batches, the record
- * batch), and every grpc-js write runs the whole client call stack once (interceptors,
- * retry buffer, the async framing step, an HTTP/2 write and its callbacks), then reaches
- * the writer as its own DATA frame and `'data'` event.
- *
- * How: grpc-js frames a message by allocating `length + 5` bytes, writing the prefix
- * `[0, length]` and calling `copy(frame, 5)` (compression-filter.js, identity encoding).
- * A group's `length` is the size of all its framed messages minus the first prefix, so
- * grpc-js allocates exactly their total; {@link copy} then rewrites the prefix grpc-js
- * wrote (after checking it is there) as the first message's and lays out the others
- * behind it, each with its own prefix. The receiver's decoder sees ordinary messages.
- * Only for channels that do not compress (the client checks); the interop and round-trip
- * tests check what a grpc-js server receives, so a grpc-js that frames differently fails
- * them, and {@link copy} refuses a frame without the expected prefix.
- */
-export class FlightDataFrames {
-  /** Bytes of all framed messages minus the first one's prefix (grpc-js adds that). */
-  readonly length: number;
-  readonly #frames: readonly FlightDataFrame[];
-
-  constructor(frames: readonly FlightDataFrame[]) {
-    if (frames.length === 0) throw new RangeError('FlightDataFrames: no frames');
-    let n = -GRPC_PREFIX_BYTES;
-    for (const f of frames) n += GRPC_PREFIX_BYTES + f.length;
-    this.length = n;
-    this.#frames = frames;
-  }
-
-  /**
-   * Writes the messages from `targetStart − 5` on: the identity-encoding prefix grpc-js put
-   * there for this object (`[0, this.length]`) is replaced by the first message's.
-   * @throws Error when that prefix is not there (a grpc-js that frames differently).
-   */
-  copy(target: Uint8Array, targetStart = 0): number {
-    if (targetStart < GRPC_PREFIX_BYTES || target.length - targetStart < this.length) {
-      throw new RangeError('FlightDataFrames.copy: target too small');
-    }
-    const dv = new DataView(target.buffer, target.byteOffset, target.byteLength);
-    let at = targetStart - GRPC_PREFIX_BYTES;
-    if (target[at] !== 0 || dv.getUint32(at + 1) !== this.length) {
-      throw new Error(
-        'FlightDataFrames.copy: no uncompressed gRPC prefix before the target (grpc-js frames messages differently than this client expects)',
-      );
-    }
-    for (const f of this.#frames) {
-      target[at] = 0;
-      dv.setUint32(at + 1, f.length);
-      f.copy(target, at + GRPC_PREFIX_BYTES);
-      at += GRPC_PREFIX_BYTES + f.length;
-    }
-    return this.length;
-  }
-}
-
 /** Encodes a PutResult. */
 export function encodePutResult(appMetadata: Uint8Array | undefined): Buffer {
   const meta = appMetadata ?? EMPTY;
