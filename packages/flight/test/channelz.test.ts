@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { getChannelzHandlers } from '../src/grpc-js.js';
 import { multiBatchStream } from './fixtures.js';
 import { client, startServer, type TestServer } from './helpers.js';
@@ -22,29 +22,20 @@ function channelzEntries(): Promise<{ servers: number; channels: number }> {
 // turns it off. Servers keep it: grpc-js 1.14 tracks a server's sessions only through its
 // channelz handler, and forceShutdown() needs that list (failover.test.ts, forced close).
 describe('the Flight client runs without channelz', () => {
-  let srv: TestServer;
-  let c: ReturnType<typeof client>;
-  beforeAll(async () => {
-    srv = await startServer();
-    c = client({ targets: [srv.target] });
-  });
-  afterAll(async () => {
-    c.close();
-    await srv.server.close();
-  });
-
-  it('registers no channel; the server is registered', async () => {
-    await c.doPut(['spans'], multiBatchStream(1, 2));
-    expect(await channelzEntries()).toEqual({ servers: 1, channels: 0 });
-  });
-
-  it('registers its channel when a caller asks for channelz through grpcOptions', async () => {
-    const k = client({ targets: [srv.target], grpcOptions: { 'grpc.enable_channelz': 1 } });
+  it('registers no channel unless grpcOptions ask for it; the server is registered', async () => {
+    const srv: TestServer = await startServer();
+    const plain = client({ targets: [srv.target] });
+    let asked: ReturnType<typeof client> | undefined;
     try {
-      await k.doPut(['spans'], multiBatchStream(1, 2));
+      await plain.doPut(['spans'], multiBatchStream(1, 2));
+      expect(await channelzEntries()).toEqual({ servers: 1, channels: 0 });
+      asked = client({ targets: [srv.target], grpcOptions: { 'grpc.enable_channelz': 1 } });
+      await asked.doPut(['spans'], multiBatchStream(1, 2));
       expect(await channelzEntries()).toEqual({ servers: 1, channels: 1 });
     } finally {
-      k.close();
+      plain.close();
+      asked?.close();
+      await srv.server.close();
     }
   });
 });
