@@ -20,7 +20,6 @@ export function dockerfileOfImage(image: string): string | undefined {
   return Object.entries(IMAGE_OF_DOCKERFILE).find(([, name]) => name === repo)?.[0];
 }
 
-/** ENTRYPOINT and CMD of an image built here, in exec form. */
 /**
  * `node [flags…] <script> [args…]` taken apart (flags: the `-`-prefixed words before the
  * script); undefined when `argv` is not a node command.
@@ -35,6 +34,7 @@ export function splitNodeArgv(
   return { flags: argv.slice(1, i), script: argv[i]!, args: argv.slice(i + 1) };
 }
 
+/** ENTRYPOINT and CMD of an image built here, in exec form. */
 export function imageEntry(dockerfile: string): { entrypoint: string[]; cmd: string[] } {
   const final = DOCKERFILES[dockerfile]!.final;
   const get = (k: string) => {
